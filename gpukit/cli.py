@@ -1,0 +1,107 @@
+"""The `gpukit` command line: a thin layer over the library functions that tests call directly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gpukit import __version__
+from gpukit.errors import GpukitError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except GpukitError as error:
+        print(f"gpukit: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gpukit: interrupted.", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gpukit.data.cli import add_data_commands
+
+    parser = argparse.ArgumentParser(
+        prog="gpukit",
+        description="Release, solve and autograde the gpukit GPU-training labs with nbgrader. "
+        "Run the commands in the course directory (the one holding grading_config.py).")
+    parser.add_argument("--version", action="version", version=f"gpukit {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.add_argument("--config", type=Path, default=None,
+                         help="grading_config.py to use (default: the one in the current "
+                         "directory or its nearest parent)")
+        sub.set_defaults(func=func)
+        return sub
+
+    command("config", run_config, "Validate grading_config.py and print every setting with "
+            "its description.")
+    command("render", run_render, "Render the lab templates into nbgrader master notebooks in "
+            "source/ (no nbgrader step).")
+    sub = command("release", run_release, "Render the templates, then run nbgrader to produce "
+                  "release/ (for students) and solutions/ (with the graders' rubric).")
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = command("demo", run_demo, "Release the course, then autograde a demo class (the "
+                  "reference solution and flawed submissions) in a scratch course directory "
+                  "with nbgrader's SQLite gradebook, and print the grades.")
+    sub.add_argument("--workdir", type=Path, default=Path("demo-class"),
+                     help="scratch course directory for the demo class (default: demo-class/; "
+                     "its submissions and gradebook are replaced on each run)")
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_data_commands(commands)
+    return parser
+
+
+def _loaded(args: argparse.Namespace):
+    from gpukit.config import load_config
+
+    return load_config(args.config)
+
+
+def run_config(args: argparse.Namespace) -> int:
+    from gpukit.config import explain
+
+    loaded = _loaded(args)
+    print(f"{loaded.root / 'grading_config.py'} is valid.\n")
+    for line in explain(loaded.course):
+        print(line)
+    print(f"\n(data directory in use: {loaded.data_dir})")
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from gpukit.course.render import render_sources
+
+    for path in render_sources(_loaded(args)):
+        print(f"rendered {path}")
+    return 0
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from gpukit.course.release import release_course
+
+    for lab in release_course(_loaded(args), progress=not args.no_progress):
+        print(f"{lab.name}: master {lab.source}\n  release  {lab.release}\n"
+              f"  solution {lab.solution}\n  rubric   {lab.rubric}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from gpukit.demo.run import run_demo_class
+
+    return run_demo_class(_loaded(args), args.workdir, progress=not args.no_progress)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+"""The course configuration: one typed object, loaded from ``grading_config.py`` and validated.
+
+``grading_config.py`` is the one file an instructor edits. It is plain Python that builds a
+:class:`Course` and binds it to the name ``config``. Every field carries its help text in the
+dataclass metadata (shown by ``gpukit config --explain``), and :func:`validate` checks every field
+against its declared type and rule, naming the field by its full path
+(``assignments[0].keras_accuracy_threshold``) and the values it allows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import runpy
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from gpukit.errors import ConfigError
+
+CONFIG_FILE_NAME = "grading_config.py"
+GPU_POLICIES = ("require", "prefer", "ignore")
+
+# A rule returns None when the value is fine, else a phrase saying what is allowed.
+Rule = Callable[[Any], "str | None"]
+
+
+def setting(default: Any = dataclasses.MISSING, *, help: str, rule: Rule | None = None,
+            default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that carries its help text and validation rule."""
+    metadata = {"help": help, "rule": rule}
+    if default_factory is not dataclasses.MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def positive(value: Any) -> str | None:
+    return None if value > 0 else "a number greater than 0"
+
+
+def non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "a number of 0 or more"
+
+
+def fraction(value: Any) -> str | None:
+    return None if 0 < value <= 1 else "a fraction with 0 < value <= 1 (0.97 means 97 %)"
+
+
+def one_of(*allowed: str) -> Rule:
+    def rule(value: Any) -> str | None:
+        return None if value in allowed else "one of " + ", ".join(repr(a) for a in allowed)
+    return rule
+
+
+def identifier(value: Any) -> str | None:
+    # nbgrader uses ids as directory names and database keys: keep them path- and URL-safe.
+    ok = re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value)
+    return None if ok else "letters, digits, '_' or '-', starting with a letter (at most 64)"
+
+
+# --------------------------------------------------------------------------------------------
+# Labs. Each lab type names its template and turns its settings into template parameters.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MnistPoints:
+    """Points of each graded cell of the core MNIST lab (grade ids in the notebook)."""
+
+    environment: float = setting(2, help="Environment report matches the grading kernel.",
+                                 rule=non_negative)
+    gpu_report: float = setting(2, help="GPU report matches what TensorFlow and PyTorch see.",
+                                rule=non_negative)
+    device: float = setting(1, help="`device` is CUDA exactly when CUDA is available.",
+                            rule=non_negative)
+    keras_model: float = setting(2, help="Keras model has the required architecture.",
+                                 rule=non_negative)
+    keras_accuracy: float = setting(4, help="Keras model reaches the accuracy threshold, "
+                                    "measured by the grader.", rule=non_negative)
+    torch_model: float = setting(2, help="PyTorch model has the required architecture.",
+                                 rule=non_negative)
+    torch_accuracy: float = setting(4, help="PyTorch model reaches the accuracy threshold, "
+                                    "measured by the grader.", rule=non_negative)
+    timing: float = setting(2, help="Training times are recorded and compared.",
+                            rule=non_negative)
+    q_normalize: float = setting(2, help="Written: why normalize inputs (graded by hand).",
+                                 rule=non_negative)
+    q_relu: float = setting(2, help="Written: the role of ReLU (graded by hand).",
+                            rule=non_negative)
+    q_gpu: float = setting(2, help="Written: why GPUs for training (graded by hand).",
+                           rule=non_negative)
+    q_compare: float = setting(2, help="Written: compare the frameworks (graded by hand).",
+                               rule=non_negative)
+
+    def total(self) -> float:
+        return sum(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+@dataclass(frozen=True)
+class MnistLab:
+    """Lab 1: MNIST in Keras and PyTorch (environment, GPU check, two MLPs, timing, questions)."""
+
+    template: ClassVar[str] = "core_mnist"
+
+    name: str = setting("lab1_mnist", help="Assignment id in nbgrader (folder name under "
+                        "source/, release/, submitted/).", rule=identifier)
+    epochs: int = setting(5, help="Training epochs for both models.", rule=positive)
+    keras_accuracy_threshold: float = setting(
+        0.97, help="Test accuracy the Keras model must reach, measured by the grader.",
+        rule=fraction)
+    torch_accuracy_threshold: float = setting(
+        0.97, help="Test accuracy the PyTorch model must reach, measured by the grader.",
+        rule=fraction)
+    points: MnistPoints = setting(default_factory=MnistPoints,
+                                  help="Points of each graded cell.")
+
+    def template_params(self) -> dict[str, Any]:
+        return {
+            "assignment": self.name,
+            "epochs": self.epochs,
+            "keras_threshold": self.keras_accuracy_threshold,
+            "torch_threshold": self.torch_accuracy_threshold,
+            "points": self.points,
+        }
+
+
+Lab = MnistLab  # grows into a Union as labs are added
+
+
+# --------------------------------------------------------------------------------------------
+# The course.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Course:
+    """Everything an instructor sets for a course run with gpukit."""
+
+    course_id: str = setting(help="Course id in nbgrader's gradebook.", rule=identifier)
+    assignments: list[Lab] = setting(help="The labs released in this course, in order.")
+    data_dir: str = setting(
+        "data", help="Directory holding the datasets (<data_dir>/mnist/...). Relative paths are "
+        "relative to grading_config.py. The environment variable GPUKIT_DATA_DIR overrides it.")
+    gpu_policy: Literal["require", "prefer", "ignore"] = setting(
+        "prefer", help="require: GPU-only checks need a GPU grader and are flagged for regrade "
+        "without one; prefer: use a GPU when present, grade the CPU path otherwise; ignore: "
+        "never grade GPU-specific behaviour.", rule=one_of(*GPU_POLICIES))
+    cell_timeout_s: int = setting(120, help="Seconds one notebook cell may run when grading.",
+                                  rule=positive)
+    notebook_timeout_s: int = setting(
+        900, help="Seconds a whole notebook may run when grading (wall clock).", rule=positive)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def assignment(self, name: str) -> Lab:
+        for lab in self.assignments:
+            if lab.name == name:
+                return lab
+        known = ", ".join(lab.name for lab in self.assignments)
+        raise ConfigError(f"No assignment named {name!r} in the course.",
+                          hint=f"Use one of: {known}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Validation.
+# --------------------------------------------------------------------------------------------
+
+
+def validate(obj: Any, path: str = "") -> None:
+    """Check every field of a config dataclass, recursively; raise ConfigError if one is bad."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        where = f"{path}{f.name}"
+        value = getattr(obj, f.name)
+        _check_type(value, hints[f.name], where)
+        rule = f.metadata.get("rule")
+        problem = rule(value) if rule else None
+        if problem:
+            raise ConfigError(f"{CONFIG_FILE_NAME}: {where} = {value!r} is invalid: "
+                              f"allowed values are {problem}.",
+                              hint=f"Edit {where} in {CONFIG_FILE_NAME}. {f.metadata['help']}")
+        if dataclasses.is_dataclass(value):
+            validate(value, f"{where}.")
+    if isinstance(obj, Course):
+        _check_assignments(obj)
+
+
+def _check_type(value: Any, hint: Any, where: str) -> None:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return  # the rule names the allowed values
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{CONFIG_FILE_NAME}: {where} must be a list, "
+                              f"got {type(value).__name__}.")
+        (item_type,) = typing.get_args(hint)
+        for i, item in enumerate(value):
+            _check_type(item, item_type, f"{where}[{i}]")
+            if dataclasses.is_dataclass(item):
+                validate(item, f"{where}[{i}].")
+        return
+    expected = _accepted_types(hint)
+    # bool is an int in Python; a flag where a number is expected is a mistake worth reporting.
+    if isinstance(value, bool) and bool not in expected:
+        expected_ok = False
+    else:
+        expected_ok = isinstance(value, expected)
+    if not expected_ok:
+        names = " or ".join(t.__name__ for t in expected)
+        raise ConfigError(f"{CONFIG_FILE_NAME}: {where} must be {names}, "
+                          f"got {value!r} ({type(value).__name__}).",
+                          hint=f"Edit {where} in {CONFIG_FILE_NAME}.")
+
+
+def _accepted_types(hint: Any) -> tuple[type, ...]:
+    if hint is float:
+        return (int, float)  # 2 points is as good as 2.0
+    if typing.get_origin(hint) is typing.Union:
+        return tuple(a for arg in typing.get_args(hint) for a in _accepted_types(arg))
+    return (hint,)
+
+
+def _check_assignments(course: Course) -> None:
+    if not course.assignments:
+        raise ConfigError(f"{CONFIG_FILE_NAME}: assignments is empty.",
+                          hint="List at least one lab, e.g. assignments=[MnistLab()].")
+    seen: set[str] = set()
+    for i, lab in enumerate(course.assignments):
+        if lab.name in seen:
+            raise ConfigError(f"{CONFIG_FILE_NAME}: assignments[{i}].name = {lab.name!r} is used "
+                              "twice: assignment names must be unique.",
+                              hint="Give each lab its own name=...")
+        seen.add(lab.name)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated course and the directory of the grading_config.py it came from."""
+
+    course: Course
+    root: Path
+
+    @property
+    def data_dir(self) -> Path:
+        """Where datasets are read from: $GPUKIT_DATA_DIR, else data_dir relative to root."""
+        override = os.environ.get("GPUKIT_DATA_DIR")
+        return Path(override) if override else (self.root / self.course.data_dir).resolve()
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The grading_config.py in ``start`` or its nearest parent."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / CONFIG_FILE_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"No {CONFIG_FILE_NAME} in {here} or any parent directory.",
+                      hint="Run gpukit from the course directory (the clone of the kit), "
+                      "or pass --config PATH.")
+
+
+def load_config(path: Path | str | None = None) -> LoadedConfig:
+    """Run grading_config.py, check it binds ``config`` to a valid Course, and return it."""
+    config_path = Path(path).resolve() if path else find_config()
+    if not config_path.is_file():
+        raise ConfigError(f"Config file {config_path} does not exist.",
+                          hint="Pass the path of your grading_config.py with --config.")
+    try:
+        namespace = runpy.run_path(str(config_path))
+    except ConfigError:
+        raise
+    except Exception as error:  # the instructor's file: report any failure with its location
+        raise ConfigError(f"{config_path} failed to load: {type(error).__name__}: {error}",
+                          hint="Fix the line named above; compare with the README's example.") \
+            from error
+    course = namespace.get("config")
+    if not isinstance(course, Course):
+        raise ConfigError(f"{config_path} must assign a gpukit.config.Course to the name "
+                          f"'config' (found {type(course).__name__}).",
+                          hint="End the file with: config = Course(course_id=..., "
+                          "assignments=[...]).")
+    return LoadedConfig(course=course, root=config_path.parent)
+
+
+def explain(obj: Any = None, path: str = "") -> Iterator[str]:
+    """Lines describing every field: its path, current value and help text."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield f"{path}{f.name}: {f.metadata['help']}"
+            yield from explain(value, f"{path}{f.name}.")
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            yield f"{path}{f.name}: {f.metadata['help']}"
+            for i, item in enumerate(value):
+                yield f"{path}{f.name}[{i}]: {type(item).__name__} ({type(item).__doc__})"
+                yield from explain(item, f"{path}{f.name}[{i}].")
+        else:
+            yield f"{path}{f.name} = {value!r}: {f.metadata['help']}"

@@ -1,0 +1,1 @@
+"""The course directory: rendering templates into source/, and the nbgrader steps that follow."""

@@ -1,0 +1,53 @@
+"""Reading grades back from nbgrader's gradebook (the source of truth)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from gpukit.config import Lab
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    grade_id: str
+    auto_score: float | None  # None: not scored automatically (a written answer to grade by hand)
+    max_score: float
+    written: bool  # a markdown answer cell, graded by hand
+
+
+@dataclass(frozen=True)
+class SubmissionGrades:
+    student: str
+    cells: dict[str, CellGrade]
+
+    @property
+    def auto_score(self) -> float:
+        return sum(c.auto_score or 0 for c in self.cells.values() if not c.written)
+
+    @property
+    def auto_max(self) -> float:
+        return sum(c.max_score for c in self.cells.values() if not c.written)
+
+    @property
+    def manual_max(self) -> float:
+        return sum(c.max_score for c in self.cells.values() if c.written)
+
+
+def read_grades(root: Path, lab: Lab, notebook: str) -> dict[str, SubmissionGrades]:
+    """Per student, every graded cell's automatic score from the gradebook in ``root``."""
+    grades: dict[str, SubmissionGrades] = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for submission in gb.assignment_submissions(lab.name):
+            student = submission.student.id
+            try:
+                nb = gb.find_submission_notebook(notebook, lab.name, student)
+            except MissingEntry:
+                grades[student] = SubmissionGrades(student, {})
+                continue
+            grades[student] = SubmissionGrades(student, {
+                g.name: CellGrade(g.name, g.auto_score, g.max_score, g.cell.cell_type == "markdown")
+                for g in nb.grades})
+    return grades

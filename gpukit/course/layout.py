@@ -1,0 +1,41 @@
+"""Where things live in a course directory (the repository root is one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpukit.config import Lab
+from gpukit.labs import LABS, LabFiles
+
+RUBRIC_NAME = "RUBRIC.md"
+
+
+@dataclass(frozen=True)
+class CourseLayout:
+    """Paths of one course directory; nbgrader's own names, with solutions/ for solutions."""
+
+    root: Path
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    def source(self, lab: Lab) -> Path:
+        return self.root / "source" / lab.name / files_of(lab).notebook_name
+
+    def release(self, lab: Lab) -> Path:
+        return self.root / "release" / lab.name / files_of(lab).notebook_name
+
+    def solution(self, lab: Lab) -> Path:
+        return self.root / "solutions" / lab.name / files_of(lab).notebook_name
+
+    def rubric(self, lab: Lab) -> Path:
+        return self.root / "solutions" / lab.name / RUBRIC_NAME
+
+    def submitted(self, student: str, lab: Lab) -> Path:
+        return self.root / "submitted" / student / lab.name / files_of(lab).notebook_name
+
+
+def files_of(lab: Lab) -> LabFiles:
+    return LABS[lab.template]

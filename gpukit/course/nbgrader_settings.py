@@ -1,0 +1,53 @@
+"""nbgrader's configuration, derived from grading_config.py.
+
+The course root's ``nbgrader_config.py`` is a two-line shim that calls :func:`configure`, so
+nbgrader (run by gpukit or by hand) always sees exactly what grading_config.py says and there is no
+second file to keep in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
+
+SHIM = '''\
+# nbgrader reads this file. Do not edit it: every setting is derived from grading_config.py
+# (see gpukit/course/nbgrader_settings.py).
+from gpukit.course.nbgrader_settings import configure
+
+configure(get_config(), __file__)
+'''
+
+
+def configure(c, nbgrader_config_file: str) -> LoadedConfig:
+    """Fill nbgrader's traitlets config ``c`` from the grading_config.py beside this file."""
+    loaded = load_config(Path(nbgrader_config_file).resolve().parent / CONFIG_FILE_NAME)
+    course = loaded.course
+    c.CourseDirectory.course_id = course.course_id
+    c.CourseDirectory.root = str(loaded.root)
+    c.CourseDirectory.solution_directory = "solutions"
+    c.CourseDirectory.db_url = f"sqlite:///{loaded.root / 'gradebook.db'}"
+
+    # Per-cell limit when nbgrader executes a notebook (autograde, validate).
+    c.Execute.timeout = course.cell_timeout_s
+    c.ExecutePreprocessor.timeout = course.cell_timeout_s
+
+    # Solutions are published without outputs: executing them would retrain every model on each
+    # release and make the committed files differ run to run (timings, losses).
+    from nbgrader.preprocessors import ClearMarkScheme, ClearOutput, IncludeHeaderFooter, LockCells
+    c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput,
+                                        ClearMarkScheme]
+
+    # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
+    # load_mnist() finds the configured data directory without any path in the notebook.
+    os.environ["GPUKIT_DATA_DIR"] = str(loaded.data_dir)
+    return loaded
+
+
+def write_shim(root: Path) -> Path:
+    """Write the course's nbgrader_config.py (always the same text)."""
+    path = root / "nbgrader_config.py"
+    path.write_text(SHIM)
+    return path

@@ -1,0 +1,60 @@
+"""The nbgrader commands gpukit runs, as the real CLI in a subprocess of the course root.
+
+Running the real command line (not nbgrader's Python API) means gpukit does exactly what an
+instructor typing the command would, with the course's nbgrader_config.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gpukit.errors import NbgraderError
+
+LOG_TAIL_LINES = 25
+
+
+def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
+    """Run ``nbgrader ARGS`` in the course root; return its log, or raise NbgraderError."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    try:
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True,
+                              timeout=timeout_s, stdin=subprocess.DEVNULL, env=_environment())
+    except subprocess.TimeoutExpired as error:
+        raise NbgraderError(f"`nbgrader {' '.join(args)}` ran longer than {timeout_s:.0f} s and "
+                            "was stopped.",
+                            hint="Raise notebook_timeout_s in grading_config.py, or find the "
+                            "submission that hangs.") from error
+    log = done.stdout + done.stderr
+    if done.returncode != 0:
+        tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
+        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {done.returncode}) in "
+                            f"{root}:\n{tail}",
+                            hint="Read nbgrader's log above; rerun the command by hand in the "
+                            "course directory for the full log.")
+    return log
+
+
+def generate_assignment(root: Path, assignment: str) -> str:
+    return run_nbgrader(root, "generate_assignment", assignment, "--force")
+
+
+def generate_solution(root: Path, assignment: str) -> str:
+    return run_nbgrader(root, "generate_solution", assignment, "--force")
+
+
+def autograde(root: Path, assignment: str, *args: str, timeout_s: float | None = None) -> str:
+    return run_nbgrader(root, "autograde", assignment, "--force", *args, timeout_s=timeout_s)
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment, with this interpreter's bin directory first on PATH.
+
+    nbgrader runs the `alembic` executable by name to set up the gradebook; from a virtual
+    environment that was not activated, it would not be found otherwise.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env

@@ -1,0 +1,36 @@
+"""The kit's labs: for each, its notebook template, rubric template and written-question criteria.
+
+A lab's files live in ``gpukit/labs/<template>/``; the config class of the lab (in
+:mod:`gpukit.config`) names the template and supplies the parameters.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+LABS_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class LabFiles:
+    template: str       # folder name under gpukit/labs/
+    notebook_name: str  # the notebook's file name inside source/<assignment>/
+
+    @property
+    def notebook_template(self) -> str:
+        return f"{self.template}/notebook.nb.j2"
+
+    @property
+    def rubric_template(self) -> str:
+        return f"{self.template}/rubric.md.j2"
+
+    def questions(self) -> list[dict]:
+        """The written questions' grading criteria (``labs/<template>/rubric.py``)."""
+        return importlib.import_module(f"gpukit.labs.{self.template}.rubric").QUESTIONS
+
+
+LABS = {
+    "core_mnist": LabFiles("core_mnist", "mnist_keras_pytorch.ipynb"),
+}

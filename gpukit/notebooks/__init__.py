@@ -1,0 +1,1 @@
+"""Notebook formats: the text format templates render to, and its nbgrader conversion."""

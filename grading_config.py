@@ -1,0 +1,26 @@
+"""The one file an instructor edits: the course, its labs, points, thresholds and limits.
+
+Every field is described in gpukit/config.py; `gpukit config` prints them all with their current
+values. After editing, run `gpukit release` to render and release the notebooks again.
+"""
+
+from gpukit.config import Course, MnistLab, MnistPoints
+
+config = Course(
+    course_id="gpu-training",
+    # <data_dir>/mnist/ holds MNIST's four IDX files (.gz or not). Relative to this file;
+    # the environment variable GPUKIT_DATA_DIR overrides it. `gpukit data fetch mnist` fills it.
+    data_dir="../shared/data",
+    gpu_policy="prefer",  # "require", "prefer" or "ignore"
+    cell_timeout_s=120,
+    notebook_timeout_s=900,
+    assignments=[
+        MnistLab(
+            name="lab1_mnist",
+            epochs=5,
+            keras_accuracy_threshold=0.97,
+            torch_accuracy_threshold=0.97,
+            points=MnistPoints(),  # e.g. MnistPoints(keras_accuracy=6) to reweigh a check
+        ),
+    ],
+)

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from tqdm import tqdm
 
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course import nbgrader_steps
-from gpukit.course.grades import SubmissionGrades, read_grades
-from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.autograde import autograde_notebooks
+from gpukit.course.grades import SubmissionGrades
+from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.release import release_course
 from gpukit.notebooks.edits import apply_edits_file
@@ -72,25 +71,14 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
 
 def grade_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True
                      ) -> dict[str, dict[str, SubmissionGrades]]:
-    """Release, then autograde every demo submission of every lab; grades per lab per student."""
-    release_course(loaded, progress=progress)
+    """Autograde every demo submission of every (released) lab; grades per lab per student."""
     demo = prepare_demo_course(loaded, workdir.resolve())
-    results = {}
-    for lab in demo.course.assignments:
-        nbgrader_steps.generate_assignment(demo.root, lab.name)
-        submissions = demo_submissions(loaded.root, lab)
-        for sub in submissions:
-            path = CourseLayout(demo.root).submitted(sub.student, lab)
-            path.parent.mkdir(parents=True)
-            nbformat.write(sub.notebook, str(path))
-        # One nbgrader call per student: a progress bar, and one broken submission cannot stop
-        # the others.
-        for sub in tqdm(submissions, desc=f"autograde {lab.name}", unit="submission",
-                        disable=not progress):
-            nbgrader_steps.autograde(demo.root, lab.name, "--student", sub.student,
-                                     timeout_s=demo.course.notebook_timeout_s)
-        results[lab.name] = read_grades(demo.root, lab, Path(files_of(lab).notebook_name).stem)
-    return results
+    return {
+        lab.name: autograde_notebooks(
+            demo, lab, {s.student: s.notebook for s in demo_submissions(loaded.root, lab)},
+            progress=progress)
+        for lab in demo.course.assignments
+    }
 
 
 def format_grades(lab: str, grades: dict[str, SubmissionGrades]) -> str:
@@ -115,6 +103,8 @@ def _score(value: float | None) -> str:
 
 
 def run_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True) -> int:
+    """`gpukit demo`: release the course, grade the demo class, print the grades."""
+    release_course(loaded, progress=progress)
     results = grade_demo_class(loaded, workdir, progress=progress)
     for lab, grades in results.items():
         print(format_grades(lab, grades))

@@ -1,0 +1,22 @@
+# Sourced by scripts/demo and scripts/test: make .venv and install gpukit with its pinned
+# dependencies into it, once per version of pyproject.toml.
+set -euo pipefail
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "gpukit needs Python 3.11 or newer; '$PYTHON' is $("$PYTHON" --version 2>&1)." >&2
+    echo "Set PYTHON=/path/to/python3.11 and run again." >&2
+    exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating the virtual environment .venv"
+    "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.gpukit-installed"
+wanted="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) ${GPUKIT_EXTRAS:-}"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "==> installing gpukit and its pinned dependencies into .venv"
+    echo "    (first time: about 3 minutes and 6 GB: PyTorch, TensorFlow, nbgrader)"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        -e ".${GPUKIT_EXTRAS:+[$GPUKIT_EXTRAS]}"
+    echo "$wanted" > "$stamp"
+fi

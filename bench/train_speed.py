@@ -16,11 +16,13 @@ to a JSON file. Takes about 4 to 8 minutes on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,7 +155,7 @@ def parse_measurement(cell) -> dict:
 def run_reference(notebook: Path, data_dir: Path, bar) -> dict:
     """Execute the reference notebook and return its timings and grader-style accuracies."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     nb = load_reference(notebook)
 
@@ -172,17 +174,27 @@ def run_reference(notebook: Path, data_dir: Path, bar) -> dict:
     # The notebook calls load_mnist() without a path: it reads the data directory from this
     # variable. TF's log level keeps its C++ start-up chatter out of the cells' stderr.
     env = {**os.environ, "GPUKIT_DATA_DIR": str(data_dir), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    start = time.perf_counter()
-    try:
-        client.execute(env=env)
-    except CellExecutionError as error:
-        raise BenchError(f"the reference notebook failed:\n{error}") from error
-    notebook_wall = time.perf_counter() - start
+    # The kernel process's own stderr (TensorFlow/absl start-up lines, a fatal LLVM error) would
+    # scribble over the progress bar; keep it in a file and show it only if the kernel fails.
+    with tempfile.TemporaryFile() as kernel_log:
+        start = time.perf_counter()
+        try:
+            client.execute(env=env, stderr=kernel_log)
+        except (CellExecutionError, DeadKernelError) as error:
+            kernel_log.seek(0)
+            tail = kernel_log.read().decode(errors="replace")[-3000:]
+            raise BenchError(f"the reference notebook failed:\n{error}\n"
+                             f"kernel stderr (tail):\n{tail}") from error
+        notebook_wall = time.perf_counter() - start
 
     cells = {cell.get("id"): cell for cell in nb.cells}
     measured = parse_measurement(cells[MEASURE_CELL_ID])
     result = {
         "notebook": str(notebook),
+        # The notebook is regenerated as the lab evolves: tie the numbers to the exact version.
+        "notebook_sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+        "notebook_mtime_utc": datetime.fromtimestamp(notebook.stat().st_mtime, UTC)
+        .isoformat(timespec="seconds"),
         "notebook_wall_seconds": notebook_wall,
         "measure_cell_seconds": cell_wall_seconds(cells[MEASURE_CELL_ID]),
         "torch_device": measured["torch_device"],
@@ -275,7 +287,7 @@ def format_table(reference: dict, seed: dict, comparison: dict) -> str:
             row += ["(skipped)", "-", "-"]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+    lines = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -293,8 +305,22 @@ def format_verdicts(checks: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def machine_info(load_before: tuple[float, ...]) -> dict:
-    """The machine the numbers come from; load averages show whether anything else was running."""
+def cpu_steal_seconds() -> float | None:
+    """CPU time the hypervisor gave to other guests since boot (Linux only, else None)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_info(load_before: tuple[float, ...], steal_before: float | None) -> dict:
+    """The machine the numbers come from, with signs of contention during the run.
+
+    Load averages show other processes competing for the cores; steal time shows a virtual
+    machine's host handing the cores to other guests. Either makes every phase slower.
+    """
+    steal_after = cpu_steal_seconds()
     return {
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
@@ -302,6 +328,8 @@ def machine_info(load_before: tuple[float, ...]) -> dict:
         "python": platform.python_version(),
         "loadavg_before": list(load_before),
         "loadavg_after": list(os.getloadavg()),
+        "cpu_steal_seconds_during_run": (None if None in (steal_before, steal_after)
+                                         else steal_after - steal_before),
     }
 
 
@@ -320,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir = args.data_dir.expanduser().resolve()
     check_inputs(NOTEBOOK, data_dir)
-    load_before = os.getloadavg()
+    load_before, steal_before = os.getloadavg(), cpu_steal_seconds()
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
         print(f"warning: load average {load_before[0]:.2f} before starting: other processes "
               "compete for the CPU and will slow every phase down", file=sys.stderr)
@@ -343,12 +371,13 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"Reference notebook wall time (kernel start to last cell): "
           f"{reference['notebook_wall_seconds']:.1f} s; "
-          f"PyTorch trained on {reference['torch_device']}.")
+          f"PyTorch trained on {reference['torch_device']}; "
+          f"notebook sha256 {reference['notebook_sha256'][:12]}.")
     print(f"Benchmark total: {total:.1f} s on {os.cpu_count()} CPU cores ({platform.platform()}).")
 
     payload = {
         "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_info(load_before),
+        "machine": machine_info(load_before, steal_before),
         "versions": reference["versions"],
         "targets": {"time_seconds_max": TIME_TARGET_S, "accuracy_min": ACCURACY_TARGET,
                     "judged_time": "training cell wall time"},

@@ -93,7 +93,7 @@ def _regions(source: str, name: str) -> str:
 
 def _outside_regions(nb) -> str:
     text = "\n".join(cell.source for cell in nb.cells
-                     if not (cell.cell_type == "markdown" and cell.metadata["nbgrader"]["solution"]))
+                     if cell.cell_type == "code" or not cell.metadata["nbgrader"]["solution"])
     return re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1", "", text, flags=re.S)
 
 

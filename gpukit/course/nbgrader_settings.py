@@ -17,7 +17,7 @@ SHIM = '''\
 # (see gpukit/course/nbgrader_settings.py).
 from gpukit.course.nbgrader_settings import configure
 
-configure(get_config(), __file__)
+configure(get_config(), __file__)  # noqa: F821  (nbgrader defines get_config)
 '''
 
 

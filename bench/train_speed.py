@@ -10,7 +10,8 @@ Runs, one after the other on this machine:
 
 Prints a side-by-side table with the speed-up (seed time / reference time), PASS/FAIL against the
 targets (training <= 10 s and test accuracy >= 0.975 per framework), and writes every raw number
-to a JSON file. Takes about 4 to 8 minutes on 2 CPU cores.
+to a JSON file. Takes about 1.5 to 2 minutes on an otherwise idle 2-core machine, several times
+longer when other processes compete for the cores (the run records the load to show it).
 """
 
 from __future__ import annotations
@@ -133,6 +134,18 @@ def load_reference(notebook: Path):
     return nb
 
 
+def notebook_fingerprint(notebook: Path) -> dict:
+    """sha256 and mtime of the notebook file.
+
+    The notebook is regenerated as the lab evolves; this ties the numbers to the exact version.
+    """
+    return {
+        "notebook_sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
+        "notebook_mtime_utc": datetime.fromtimestamp(notebook.stat().st_mtime, UTC)
+        .isoformat(timespec="seconds"),
+    }
+
+
 def cell_wall_seconds(cell) -> float:
     """Seconds from the kernel starting the cell to its reply, from nbclient's timestamps."""
     timing = cell.metadata["execution"]
@@ -157,6 +170,7 @@ def run_reference(notebook: Path, data_dir: Path, bar) -> dict:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+    fingerprint = notebook_fingerprint(notebook)  # before running: the file may be regenerated
     nb = load_reference(notebook)
 
     def on_cell_execute(cell, cell_index):
@@ -191,10 +205,7 @@ def run_reference(notebook: Path, data_dir: Path, bar) -> dict:
     measured = parse_measurement(cells[MEASURE_CELL_ID])
     result = {
         "notebook": str(notebook),
-        # The notebook is regenerated as the lab evolves: tie the numbers to the exact version.
-        "notebook_sha256": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "notebook_mtime_utc": datetime.fromtimestamp(notebook.stat().st_mtime, UTC)
-        .isoformat(timespec="seconds"),
+        **fingerprint,
         "notebook_wall_seconds": notebook_wall,
         "measure_cell_seconds": cell_wall_seconds(cells[MEASURE_CELL_ID]),
         "torch_device": measured["torch_device"],
@@ -355,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
 
     frameworks = () if args.skip_seed else FRAMEWORKS
     code_cells = sum(1 for c in load_reference(NOTEBOOK).cells if c.cell_type == "code")
-    started = time.perf_counter()
+    started, started_utc = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
     with tqdm(total=code_cells + len(frameworks), unit="step", desc="train_speed",
               file=sys.stderr, dynamic_ncols=True) as bar:
         reference = run_reference(NOTEBOOK, data_dir, bar)
@@ -376,7 +387,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"Benchmark total: {total:.1f} s on {os.cpu_count()} CPU cores ({platform.platform()}).")
 
     payload = {
-        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),  # when it finished
+        "started_utc": started_utc,
         "machine": machine_info(load_before, steal_before),
         "versions": reference["versions"],
         "targets": {"time_seconds_max": TIME_TARGET_S, "accuracy_min": ACCURACY_TARGET,

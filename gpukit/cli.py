@@ -52,6 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("release", run_release, "Render the templates, then run nbgrader to produce "
                   "release/ (for students) and solutions/ (with the graders' rubric).")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = command("grade", run_grade, "Autograde a directory of submissions through nbgrader and "
+                  "write grades.csv, per-student feedback HTML (without hidden tests) and one "
+                  "JSON record per submission.")
+    sub.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or "
+                     "<student>/ folders holding the notebook")
+    sub.add_argument("--assignment", default=None, help="assignment name (default: the only "
+                     "one in grading_config.py)")
+    sub.add_argument("--output", type=Path, default=None, help="where to write the results "
+                     "(default: graded/<assignment>/ in the course directory)")
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub = command("demo", run_demo, "Release the course, then autograde a demo class (the "
                   "reference solution and flawed submissions) in a scratch course directory "
                   "with nbgrader's SQLite gradebook, and print the grades.")
@@ -94,6 +104,23 @@ def run_release(args: argparse.Namespace) -> int:
     for lab in release_course(_loaded(args), progress=not args.no_progress):
         print(f"{lab.name}: master {lab.source}\n  release  {lab.release}\n"
               f"  solution {lab.solution}\n  rubric   {lab.rubric}")
+    return 0
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from gpukit.course.grade import grade_directory, summary
+    from gpukit.errors import ConfigError
+
+    loaded = _loaded(args)
+    labs = loaded.course.assignments
+    if args.assignment is None and len(labs) > 1:
+        raise ConfigError("The course has several assignments: say which to grade.",
+                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
+    lab = loaded.course.assignment(args.assignment) if args.assignment else labs[0]
+    output = args.output or loaded.root / "graded" / lab.name
+    records = grade_directory(loaded, lab, args.submissions.resolve(), output.resolve(),
+                              progress=not args.no_progress)
+    print(summary(records, output))
     return 0
 
 

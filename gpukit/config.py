@@ -79,12 +79,20 @@ class MnistPoints:
     keras_model: float = setting(2, help="Keras model has the required architecture.",
                                  rule=non_negative)
     keras_accuracy: float = setting(4, help="Keras model reaches the accuracy threshold, "
-                                    "measured by the grader.", rule=non_negative)
+                                    "measured by the grader, and the reported accuracy agrees.",
+                                    rule=non_negative)
+    keras_on_gpu: float = setting(1, help="Keras model trained on the GPU (GPU-only check: "
+                                  "see gpu_policy).", rule=non_negative)
     torch_model: float = setting(2, help="PyTorch model has the required architecture.",
                                  rule=non_negative)
+    torch_placement: float = setting(2, help="train_torch moves the model and every batch to "
+                                     "`device` (checked on a CPU grader too).",
+                                     rule=non_negative)
     torch_accuracy: float = setting(4, help="PyTorch model reaches the accuracy threshold, "
-                                    "measured by the grader.", rule=non_negative)
-    timing: float = setting(2, help="Training times are recorded and compared.",
+                                    "measured by the grader, and the reported accuracy agrees.",
+                                    rule=non_negative)
+    timing: float = setting(2, help="Reported training times agree with the grader's clock "
+                            "(synchronized on a GPU) and are compared correctly.",
                             rule=non_negative)
     q_normalize: float = setting(2, help="Written: why normalize inputs (graded by hand).",
                                  rule=non_negative)
@@ -114,6 +122,12 @@ class MnistLab:
     torch_accuracy_threshold: float = setting(
         0.97, help="Test accuracy the PyTorch model must reach, measured by the grader.",
         rule=fraction)
+    accuracy_tolerance: float = setting(
+        0.005, help="How far a reported accuracy may be from the one the grader measures.",
+        rule=fraction)
+    timing_min_fraction: float = setting(
+        0.5, help="A reported training time must lie between this fraction of the grader's "
+        "measured time for the training cell and that whole time.", rule=fraction)
     points: MnistPoints = setting(default_factory=MnistPoints,
                                   help="Points of each graded cell.")
 
@@ -152,6 +166,9 @@ class Course:
                                   rule=positive)
     notebook_timeout_s: int = setting(
         900, help="Seconds a whole notebook may run when grading (wall clock).", rule=positive)
+    written_min_words: int = setting(
+        20, help="Written answers shorter than this are flagged as incomplete in gpukit grade's "
+        "records (their points stay manual).", rule=positive)
 
     def __post_init__(self) -> None:
         validate(self)

@@ -1,18 +1,24 @@
-"""End to end: the core lab's submissions autograded by the real nbgrader on real MNIST.
+"""End to end: the core lab's sample submissions graded by `gpukit grade` (real nbgrader, real
+kernels, real MNIST), on this CPU-only machine.
 
-Each submission is a notebook named for what it exercises (the demo class plus the fixtures in
-tests/fixtures/core_mnist/); EXPECTED is the explicit table of the score every graded cell must get.
+Each submission is a notebook named for what it exercises: the reference solution, the untouched
+release, the demo class, and the fixtures in tests/fixtures/core_mnist/ (edits of the solution).
+EXPECTED is the explicit table of the points every check must give; every check appears with
+zero points in at least one row, so each is shown to fail on the submission meant to fail it.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import shutil
 import subprocess
 import sys
 
 import nbformat
 import pytest
 
-from gpukit.course.autograde import autograde_notebooks
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import demo_submissions, prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
@@ -20,58 +26,144 @@ from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
 
-CHECKS = ("environment", "gpu_report", "device", "keras_model", "keras_accuracy", "torch_model",
-          "torch_accuracy", "timing")
 FULL = {"environment": 2, "gpu_report": 2, "device": 1, "keras_model": 2, "keras_accuracy": 4,
-        "torch_model": 2, "torch_accuracy": 4, "timing": 2}
+        "keras_on_gpu": 1, "torch_model": 2, "torch_placement": 2, "torch_accuracy": 4,
+        "timing": 2}
+ZERO = dict.fromkeys(FULL, 0)
 
 EXPECTED = {
     "reference-solution": FULL,
-    "untouched-release": dict.fromkeys(CHECKS, 0),
-    "torch-below-threshold": {**FULL, "torch_accuracy": 0},
-    "keras-below-threshold": {**FULL, "keras_accuracy": 0},
+    "untouched-release": ZERO,
     "fake-environment": {**FULL, "environment": 0},
+    "false-gpu-claim": {**FULL, "gpu_report": 0},
+    "device-hardcoded-cpu": {**FULL, "device": 0},
+    "keras-wrong-architecture": {**FULL, "keras_model": 0},
+    "keras-below-threshold": {**FULL, "keras_accuracy": 0},
+    "reported-accuracy-mismatch": {**FULL, "keras_accuracy": 0},
+    "torch-softmax-output": {**FULL, "torch_model": 0},
+    "batches-never-moved": {**FULL, "torch_placement": 0},
+    "model-never-moved": {**FULL, "torch_placement": 0},
+    "torch-below-threshold": {**FULL, "torch_accuracy": 0},
+    "accuracy-hardcoded-untrained": {**FULL, "torch_accuracy": 0},
+    "fabricated-timings": {**FULL, "timing": 0},
+    "empty-written-answers": FULL,
+    "tf-warnings-on-stderr": FULL,
+}
+
+# What the student reads for a failed check: one sentence naming the problem.
+MESSAGES = {
+    ("fake-environment", "environment"): "differently from the kernel it runs in",
+    ("false-gpu-claim", "gpu_report"): "differently from what the frameworks see",
+    ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
+    ("keras-wrong-architecture", "keras_model"): "must have 128 and then 10 units",
+    ("keras-below-threshold", "keras_accuracy"): "below the threshold 0.97",
+    ("reported-accuracy-mismatch", "keras_accuracy"): "You report a Keras test accuracy of "
+                                                      "0.9950, but the grader measured 0.97",
+    ("torch-softmax-output", "torch_model"): "must return logits",
+    ("batches-never-moved", "torch_placement"): "batches that are not on `device`",
+    ("model-never-moved", "torch_placement"): "a model that was never moved to `device`",
+    ("accuracy-hardcoded-untrained", "torch_accuracy"): "The grader measured your trained "
+                                                        "PyTorch model's test accuracy at 0.",
+    ("fabricated-timings", "timing"): "`keras_train_time` = 1.25 s does not match the "
+                                      "grader's clock",
 }
 
 
 @pytest.fixture(scope="module")
-def graded(released_course, mnist_data_dir, tmp_path_factory, monkeypatch_module):
-    monkeypatch_module.setenv("GPUKIT_DATA_DIR", str(mnist_data_dir))
+def graded(released_course, mnist_data_dir, tmp_path_factory):
+    """All sample submissions, graded once by `gpukit grade` run as a subprocess."""
     lab = released_course.course.assignments[0]
-    course = prepare_demo_course(released_course, tmp_path_factory.mktemp("grading"))
-    submissions = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
-    solution = submissions["reference-solution"]
+    work = tmp_path_factory.mktemp("grading")
+    course = prepare_demo_course(released_course, work / "course")
+    notebooks = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
+    solution = notebooks["reference-solution"]
     for path in sorted((FIXTURES / "core_mnist").glob("*.edits")):
-        submissions[path.stem] = apply_edits_file(solution, path)
-    assert set(submissions) == set(EXPECTED), "every submission needs its row in EXPECTED"
-    return course, autograde_notebooks(course, lab, submissions, progress=False)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+        notebooks[path.stem] = apply_edits_file(solution, path)
+    assert set(notebooks) == set(EXPECTED), "every submission needs its row in EXPECTED"
+    submissions = work / "submissions"
+    submissions.mkdir()
+    for student, notebook in notebooks.items():
+        nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
+    originals = {p.name: p.read_bytes() for p in submissions.iterdir()}
+    output = work / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output", str(output),
+         "--no-progress"], cwd=course.root, capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (output / "grades.csv").open() as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    records = {p.stem: json.loads(p.read_text()) for p in (output / "records").glob("*.json")}
+    return {"course": course, "rows": rows, "records": records, "output": output,
+            "stdout": done.stdout, "submissions": submissions, "originals": originals}
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_each_check_scores_as_expected(graded, student):
-    _, grades = graded
-    got = {check: grades[student].cells[check].auto_score for check in CHECKS}
-    assert got == EXPECTED[student]
+    row = graded["rows"][student]
+    assert row["status"] == "graded"
+    assert {check: float(row[check]) for check in FULL} == EXPECTED[student]
+    assert float(row["score"]) == sum(EXPECTED[student].values())
+    assert float(row["max_score"]) == sum(FULL.values())
 
 
-def test_written_answers_are_left_for_manual_grading(graded):
-    _, grades = graded
-    reference = grades["reference-solution"]
-    written = {g: c for g, c in reference.cells.items() if c.written}
-    assert set(written) == {"q_normalize", "q_relu", "q_gpu", "q_compare"}
-    assert all(c.auto_score is None for c in written.values())  # answered: left to a human
-    untouched = grades["untouched-release"]
-    assert all(untouched.cells[g].auto_score == 0 for g in written)  # unanswered: zero
+@pytest.mark.parametrize(("student", "check"), sorted(MESSAGES))
+def test_failed_check_tells_the_student_why(graded, student, check):
+    outcome = next(c for c in graded["records"][student]["checks"] if c["check"] == check)
+    assert outcome["status"] == "failed"
+    assert MESSAGES[student, check] in outcome["message"]
+    assert "\n" not in outcome["message"].strip()  # one sentence, no traceback
+
+
+def test_gpu_only_check_is_skipped_with_full_points_on_a_cpu_grader(graded):
+    outcome = next(c for c in graded["records"]["reference-solution"]["checks"]
+                   if c["check"] == "keras_on_gpu")
+    assert outcome["status"] == "skipped" and "gpu_policy='prefer'" in outcome["message"]
+    assert graded["rows"]["reference-solution"]["needs_gpu_regrade"] == ""
+
+
+def test_written_answers_completeness_is_recorded_not_scored(graded):
+    def states(student):
+        return {w["question"]: w["state"] for w in graded["records"][student]["written"]}
+
+    assert set(states("reference-solution").values()) == {"complete"}
+    assert states("empty-written-answers")["q_normalize"] == "missing"
+    assert states("empty-written-answers")["q_relu"] == "too_short"
+    assert float(graded["rows"]["empty-written-answers"]["manual_points_pending"]) == 8
+
+
+def test_stderr_in_a_test_cell_keeps_its_points(graded):
+    autograded = (graded["course"].root / "autograded" / "tf-warnings-on-stderr" / "lab1_mnist"
+                  / "mnist_keras_pytorch.ipynb")
+    cell = next(c for c in nbformat.read(str(autograded), as_version=4).cells
+                if c.id == "environment")
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert "a C++ log line on stderr" in text  # still shown to the student, on stdout
+    assert float(graded["rows"]["tf-warnings-on-stderr"]["environment"]) == 2
+
+
+def test_feedback_shows_no_hidden_test_text(graded):
+    feedback = graded["output"] / "feedback"
+    assert len(list(feedback.glob("*.html"))) == len(EXPECTED)
+    html = (feedback / "batches-never-moved.html").read_text()
+    assert "batches that are not on `device`" in html  # the student learns what failed
+    for secret in ("HIDDEN TESTS", "gpukit.grading", "check(&quot;", "observe_training"):
+        assert secret not in html
+
+
+def test_submissions_are_not_modified(graded):
+    now = {p.name: p.read_bytes() for p in graded["submissions"].iterdir()}
+    assert now == graded["originals"]
+
+
+def test_summary_names_each_problem(graded):
+    assert f"{len(EXPECTED)} submissions: {len(EXPECTED)} graded, 0 with errors." \
+        in graded["stdout"]
+    assert "lost points on: torch_placement" in graded["stdout"]
 
 
 def test_reference_solution_passes_nbgrader_validate(graded):
-    course, _ = graded
+    course = graded["course"]
     lab = course.course.assignments[0]
     notebook = CourseLayout(course.root).submitted("reference-solution", lab)
     done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(notebook)],
@@ -80,12 +172,32 @@ def test_reference_solution_passes_nbgrader_validate(graded):
     assert "Success! Your notebook passes all the tests." in done.stdout
 
 
-def test_autograded_notebook_shows_the_grader_measured_accuracy(graded):
-    course, _ = graded
-    lab = course.course.assignments[0]
-    path = (course.root / "autograded" / "keras-below-threshold" / lab.name
-            / CourseLayout(course.root).submitted("x", lab).name)
-    cell = next(c for c in nbformat.read(str(path), as_version=4).cells
-                if c.id == "keras_accuracy")
-    error = next(o for o in cell.outputs if o.output_type == "error")
-    assert "is below 0.97" in error.evalue  # the student's own self-check fails first
+@pytest.fixture(scope="module")
+def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
+    """The reference solution graded with gpu_policy='require' on this CPU-only machine."""
+    work = tmp_path_factory.mktemp("require")
+    course_dir = work / "course"
+    prepare_demo_course(released_course, course_dir)
+    config = course_dir / "grading_config.py"
+    config.write_text(config.read_text() + "config = dataclasses.replace(config, "
+                      "gpu_policy='require')\n")
+    submissions = work / "submissions"
+    submissions.mkdir()
+    shutil.copy(CourseLayout(released_course.root).solution(released_course.course
+                                                            .assignments[0]),
+                submissions / "alice.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output",
+         str(work / "out"), "--no-progress"], cwd=course_dir, capture_output=True, text=True,
+        timeout=900, env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (work / "out" / "grades.csv").open() as handle:
+        return next(csv.DictReader(handle)), done.stdout
+
+
+def test_require_policy_flags_gpu_only_checks_for_regrade(require_policy_run):
+    row, stdout = require_policy_run
+    assert row["needs_gpu_regrade"] == "keras_on_gpu"
+    assert float(row["keras_on_gpu"]) == 0  # no silent zero: the row says why
+    assert float(row["score"]) == sum(FULL.values()) - FULL["keras_on_gpu"]
+    assert "needs a GPU regrade: keras_on_gpu" in stdout

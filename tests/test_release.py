@@ -109,7 +109,7 @@ def test_release_metadata_is_valid_and_points_add_up(released_course):
     graded = {cell.id: cell.metadata["nbgrader"]["points"] for cell in release.cells
               if cell.metadata["nbgrader"]["grade"]}
     assert graded == {name: getattr(lab.points, name) for name in vars(lab.points)}
-    assert sum(graded.values()) == lab.points.total() == 27
+    assert sum(graded.values()) == lab.points.total() == 30
     # generate_assignment checksummed every graded and solution cell (the gradebook relies on it)
     assert all("checksum" in cell.metadata["nbgrader"] for cell in release.cells
                if cell.metadata["nbgrader"]["grade"] or cell.metadata["nbgrader"]["solution"])

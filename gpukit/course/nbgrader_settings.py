@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
+from gpukit.grading.runner import COURSE_ROOT_VARIABLE
 
 SHIM = '''\
 # nbgrader reads this file. Do not edit it: every setting is derived from grading_config.py
@@ -36,13 +37,34 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
 
     # Solutions are published without outputs: executing them would retrain every model on each
     # release and make the committed files differ run to run (timings, losses).
-    from nbgrader.preprocessors import ClearMarkScheme, ClearOutput, IncludeHeaderFooter, LockCells
+    from nbgrader.preprocessors import (
+        ClearMarkScheme,
+        ClearOutput,
+        IncludeHeaderFooter,
+        LockCells,
+        SaveAutoGrades,
+    )
     c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput,
                                         ClearMarkScheme]
 
+    # TensorFlow and PyTorch warnings on stderr must not zero a test cell, and feedback must not
+    # show the hidden tests that autograding restored.
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.converters.generate_feedback import GenerateFeedback
+
+    from gpukit.course.preprocessors import HideHiddenTests, StderrIsNotFailure
+
+    steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    steps.insert(steps.index(SaveAutoGrades), StderrIsNotFailure)
+    c.Autograde.autograde_preprocessors = steps
+    feedback = GenerateFeedback.class_traits()["preprocessors"].default()
+    c.GenerateFeedback.preprocessors = [feedback[0], HideHiddenTests, *feedback[1:]]
+
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
-    # load_mnist() finds the configured data directory without any path in the notebook.
+    # load_mnist() finds the configured data directory, and the hidden checks the course's
+    # grading_config.py and autograder/, without any path in the notebook.
     os.environ["GPUKIT_DATA_DIR"] = str(loaded.data_dir)
+    os.environ[COURSE_ROOT_VARIABLE] = str(loaded.root)
     return loaded
 
 

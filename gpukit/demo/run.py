@@ -65,7 +65,8 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
     (workdir / "grading_config.py").write_text(DEMO_CONFIG.format(
         config=str(loaded.root / "grading_config.py"), data_dir=str(loaded.data_dir)))
     write_shim(workdir)
-    shutil.copytree(loaded.root / "source", workdir / "source")
+    for tree in ("source", "autograder"):
+        shutil.copytree(loaded.root / tree, workdir / tree)
     return load_config(workdir / "grading_config.py")
 
 

@@ -1,0 +1,268 @@
+"""Hidden checks of the core lab (MNIST in Keras and PyTorch).
+
+Each ``test_<name>`` is one graded cell of the notebook (grade id ``<name>``), run inside the
+grading kernel by ``gpukit.grading.check``. The fixtures: ``nb`` (the student's namespace),
+``lab`` (the lab's settings from grading_config.py) and ``grader`` (the machine and policy).
+
+Every failure message is one sentence for the student: it says what is wrong, never the check's
+code or the expected value. The grader never trusts a number the notebook reports: it measures.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import sys
+from contextlib import contextmanager
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from gpukit.data import load_mnist
+from gpukit.grading.placement import SIMULATED_DEVICE, observe_training
+
+
+def fail(message: str) -> None:
+    pytest.fail(message, pytrace=False)
+
+
+def call(function, *args, what: str):
+    """Call a student's function; any exception becomes a one-sentence failure."""
+    try:
+        return function(*args)
+    except Exception as error:  # the student's code: report, never crash the check
+        fail(f"{what} raised {type(error).__name__}: {error}")
+
+
+def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """The test set, loaded afresh by the grader (never the notebook's copy)."""
+    (_, _), (x_test, y_test) = load_mnist()
+    return x_test, y_test
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1 and 2: reports checked against the grading kernel's truth.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_environment(nb):
+    import tensorflow as tf
+
+    report = call(nb.environment_report, what="environment_report()")
+    truth = {
+        "python_version": platform.python_version(),
+        "in_virtual_env": sys.prefix != sys.base_prefix
+        or os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+        "tensorflow_version": tf.__version__,
+        "torch_version": torch.__version__,
+    }
+    if not isinstance(report, dict) or set(report) != set(truth):
+        fail("environment_report() must return a dict with exactly the keys of the table.")
+    wrong = [key for key in truth if report[key] != truth[key]]
+    if wrong:
+        fail(f"environment_report() reports {', '.join(wrong)} differently from the kernel it "
+             "runs in: compute the values, do not type them.")
+
+
+def test_gpu_report(nb):
+    import tensorflow as tf
+
+    report = call(nb.gpu_report, what="gpu_report()")
+    cuda = torch.cuda.is_available()
+    truth = {
+        "tf_gpu_count": len(tf.config.list_physical_devices("GPU")),
+        "torch_cuda_available": cuda,
+        "torch_gpu_count": torch.cuda.device_count(),
+        "torch_gpu_name": torch.cuda.get_device_name(0) if cuda else None,
+    }
+    if not isinstance(report, dict) or set(report) != set(truth):
+        fail("gpu_report() must return a dict with exactly the keys listed.")
+    wrong = [key for key in truth if report[key] != truth[key]]
+    if wrong:
+        fail(f"gpu_report() reports {', '.join(wrong)} differently from what the frameworks see "
+             "on the grading machine: ask TensorFlow and PyTorch, do not type the values.")
+
+
+@contextmanager
+def cuda_reported_available():
+    """Make torch.cuda report one GPU, so device selection can be tested without a GPU."""
+    with mock.patch.object(torch.cuda, "is_available", return_value=True), \
+            mock.patch.object(torch.cuda, "device_count", return_value=1):
+        yield
+
+
+def test_device(nb, grader):
+    device = nb.device
+    if not isinstance(device, torch.device):
+        fail("`device` must be a torch.device.")
+    expected = "cuda" if grader.gpu_available else "cpu"
+    if device.type != expected:
+        fail(f"`device` is {device.type!r} on a machine where CUDA is "
+             f"{'available' if grader.gpu_available else 'not available'}.")
+    chosen = call(nb.pick_device, what="pick_device()")
+    if not grader.gpu_available:
+        # The CPU path means something too: the same function must pick CUDA when it exists.
+        with cuda_reported_available():
+            chosen = call(nb.pick_device, what="pick_device()")
+        if getattr(chosen, "type", None) != "cuda":
+            fail("pick_device() does not choose CUDA when CUDA is available: do not hard-code "
+                 "the device, ask torch.cuda.is_available().")
+    elif getattr(chosen, "type", None) != "cuda":
+        fail("pick_device() does not choose CUDA on a machine with a GPU.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3: Keras.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_keras_model(nb):
+    model = call(nb.build_keras_model, what="build_keras_model()")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    if kinds != ["Flatten", "Dense", "Dense"]:
+        fail(f"The Keras model's layers must be Flatten, Dense, Dense (found {kinds}).")
+    hidden, output = model.layers[1], model.layers[2]
+    if (hidden.units, output.units) != (128, 10):
+        fail("The Dense layers must have 128 and then 10 units.")
+    if hidden.activation.__name__ != "relu" or output.activation.__name__ != "softmax":
+        fail("The hidden layer must use relu and the output layer softmax.")
+    if "categorical_crossentropy" not in str(model.loss):
+        fail("The model must be compiled with the categorical cross-entropy loss.")
+    if type(model.optimizer).__name__ != "Adam":
+        fail("The model must be compiled with the Adam optimizer.")
+
+
+def measured_keras_accuracy(model) -> float:
+    x_test, y_test = grader_test_set()
+    probabilities = np.asarray(model(x_test.astype("float32") / 255.0, training=False))
+    return float((probabilities.argmax(axis=1) == y_test).mean())
+
+
+def check_accuracy(framework: str, measured: float, reported, threshold: float,
+                   tolerance: float) -> None:
+    if measured < threshold:
+        fail(f"The grader measured your trained {framework} model's test accuracy at "
+             f"{measured:.4f}, below the threshold {threshold}.")
+    if not isinstance(reported, (int, float)) or not math.isfinite(reported):
+        fail(f"The reported {framework} test accuracy must be a number.")
+    if abs(reported - measured) > tolerance:
+        fail(f"You report a {framework} test accuracy of {reported:.4f}, but the grader "
+             f"measured {measured:.4f} for your trained model: report what you measured.")
+
+
+def test_keras_accuracy(nb, lab):
+    measured = measured_keras_accuracy(nb.keras_model)
+    check_accuracy("Keras", measured, nb.keras_test_accuracy, lab.keras_accuracy_threshold,
+                   lab.accuracy_tolerance)
+
+
+def test_keras_on_gpu(nb, grader):
+    grader.require_gpu("Training the Keras model on the GPU")
+    devices = {str(v.value.device) for v in nb.keras_model.trainable_variables}
+    if not all("GPU" in d for d in devices):
+        fail("The Keras model's weights are not on the GPU although TensorFlow sees one.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: PyTorch.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_torch_model(nb):
+    model = call(nb.MnistMLP, what="MnistMLP()")
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if [(m.in_features, m.out_features) for m in linears] != [(784, 128), (128, 10)]:
+        fail("The PyTorch model must have the layers Linear(784, 128) and Linear(128, 10).")
+    if not any(isinstance(m, torch.nn.ReLU) for m in model.modules()):
+        fail("The PyTorch model's hidden layer must use ReLU.")
+    if any(isinstance(m, (torch.nn.Softmax, torch.nn.LogSoftmax)) for m in model.modules()):
+        fail("The PyTorch model must return logits: CrossEntropyLoss applies the softmax.")
+    with torch.no_grad():
+        out = call(model, torch.zeros(3, 28, 28), what="MnistMLP() on a (3, 28, 28) batch")
+    if tuple(out.shape) != (3, 10):
+        fail("The PyTorch model must map a (N, 28, 28) batch to (N, 10) logits.")
+
+
+def test_torch_placement(nb, grader):
+    """Model and every batch on ``device`` during training; see gpukit/grading/placement.py."""
+    model = call(nb.MnistMLP, what="MnistMLP()")
+    x = torch.rand(256, 28, 28)
+    y = torch.randint(0, 10, (256,))
+    device = torch.device("cuda") if grader.gpu_available else SIMULATED_DEVICE
+    notebook_device = nb.device
+    nb.set("device", device)  # code that reads the global `device` is as right as the argument
+    try:
+        report = observe_training(
+            lambda d: call(nb.train_torch, model, x, y, 1, 64, d,
+                           what="train_torch(model, x, y, 1, 64, device)"),
+            model, device)
+    finally:
+        nb.set("device", notebook_device)
+    if report.forward_calls == 0:
+        fail("train_torch() never ran the model forward.")
+    if report.params_off_device:
+        fail("train_torch() trains a model that was never moved to `device`: call "
+             "model.to(device) before training.")
+    if report.inputs_off_device:
+        fail(f"train_torch() feeds the model batches that are not on `device` "
+             f"({report.inputs_off_device} of {report.forward_calls} steps): move every batch "
+             "with .to(device).")
+
+
+def measured_torch_accuracy(model) -> float:
+    x_test, y_test = grader_test_set()
+    cpu_model = copy.deepcopy(model).to("cpu").eval()  # never move the student's own model
+    with torch.no_grad():
+        logits = cpu_model(torch.from_numpy(x_test).float() / 255.0)
+    return float((logits.argmax(dim=1).numpy() == y_test).mean())
+
+
+def test_torch_accuracy(nb, lab):
+    measured = measured_torch_accuracy(nb.torch_model)
+    check_accuracy("PyTorch", measured, nb.torch_test_accuracy, lab.torch_accuracy_threshold,
+                   lab.accuracy_tolerance)
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 5: timing, cross-checked against the grader's own clock.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_timing(nb, grader, lab):
+    timing = nb.timing
+    if not isinstance(timing, dict) or set(timing) != {"keras_seconds", "torch_seconds",
+                                                       "faster", "speedup"}:
+        fail("timing must be a dict with exactly the keys listed.")
+    for name, key in (("keras_train_time", "keras_seconds"), ("torch_train_time",
+                                                             "torch_seconds")):
+        check_reported_time(nb, grader, lab, name, timing[key])
+    keras_s, torch_s = timing["keras_seconds"], timing["torch_seconds"]
+    if timing["faster"] != ("keras" if keras_s < torch_s else "pytorch"):
+        fail("timing['faster'] names the slower framework.")
+    if not math.isclose(timing["speedup"], max(keras_s, torch_s) / min(keras_s, torch_s),
+                        rel_tol=1e-6):
+        fail("timing['speedup'] is not the slower time divided by the faster one.")
+
+
+def check_reported_time(nb, grader, lab, name: str, in_timing) -> None:
+    reported = getattr(nb, name)
+    if not isinstance(reported, (int, float)) or not math.isfinite(reported) or reported <= 0:
+        fail(f"`{name}` must be a positive number of seconds.")
+    if in_timing != reported:
+        fail(f"The timing dictionary does not hold your measured `{name}`.")
+    run = grader.clock.assigned_in.get(name) if grader.clock else None
+    if run is None:
+        fail(f"The grader did not see `{name}` being measured: compute it with "
+             "time.perf_counter() in the cell that trains the model.")
+    low, high = lab.timing_min_fraction * run.seconds, run.seconds + 0.05
+    if not low <= reported <= high:
+        fail(f"`{name}` = {reported:.2f} s does not match the grader's clock: the cell that "
+             f"set it ran for {run.seconds:.2f} s. Report the time you measured.")
+    if name == "torch_train_time" and grader.gpu_available and nb.device.type == "cuda" \
+            and run.cuda_synchronize_calls == 0:
+        fail("The PyTorch training time was taken without torch.cuda.synchronize(): GPU work "
+             "is asynchronous, so the clock stopped before the GPU finished.")

@@ -1,0 +1,103 @@
+"""Probes the setup cell installs in the kernel, so hidden checks can use the grader's own clock.
+
+The grader never takes a student's reported time on trust: the cell clock measures every cell's
+wall time and remembers in which cell each watched variable (``keras_train_time``, ...) was last
+assigned. A check then compares the reported number with the measured duration of that cell.
+nbclient does not tell the kernel which cell id it runs, so "the cell that assigned the
+variable" is how the measured cell is identified; it also follows a student who moved code.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CellRun:
+    execution_count: int
+    seconds: float
+    cuda_synchronize_calls: int
+
+
+@dataclass
+class CellClock:
+    watched: tuple[str, ...]
+    assigned_in: dict[str, CellRun] = field(default_factory=dict)
+    _started: float = 0.0
+    _before: dict[str, Any] = field(default_factory=dict)
+    _sync_calls_at_start: int = 0
+    _namespace: dict = field(default_factory=dict)  # the kernel's user namespace
+
+    def pre_run_cell(self, info: Any = None) -> None:
+        self._before = {name: _fingerprint(self._namespace.get(name)) for name in self.watched}
+        self._sync_calls_at_start = SYNC_COUNTER.calls
+        self._started = time.perf_counter()
+
+    def post_run_cell(self, result: Any = None) -> None:
+        seconds = time.perf_counter() - self._started
+        run = CellRun(getattr(result, "execution_count", None) or 0, seconds,
+                      SYNC_COUNTER.calls - self._sync_calls_at_start)
+        for name in self.watched:
+            if _fingerprint(self._namespace.get(name)) != self._before.get(name):
+                self.assigned_in[name] = run
+
+
+def _fingerprint(value: Any) -> tuple:
+    # A re-assignment creates a new object (or a new number): identity plus value tells it apart.
+    plain = value if isinstance(value, (int, float, str, type(None))) else None
+    return (id(value), plain)
+
+
+@dataclass
+class _SyncCounter:
+    """Counts torch.cuda.synchronize() calls, so a check can tell synchronized GPU timing."""
+
+    calls: int = 0
+    installed: bool = False
+
+
+SYNC_COUNTER = _SyncCounter()
+CLOCK_ATTRIBUTE = "_gpukit_cell_clock"
+
+
+def install_cell_clock(*watched: str) -> CellClock:
+    """Start timing every following cell of this IPython kernel (called by the setup cell)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    clock = CellClock(tuple(watched))
+    if shell is None:  # plain Python (a script): nothing to time
+        return clock
+    clock._namespace = shell.user_ns
+    previous = getattr(shell, CLOCK_ATTRIBUTE, None)
+    if previous is not None:  # the setup cell ran twice: replace, never stack, the hooks
+        shell.events.unregister("pre_run_cell", previous.pre_run_cell)
+        shell.events.unregister("post_run_cell", previous.post_run_cell)
+    shell.events.register("pre_run_cell", clock.pre_run_cell)
+    shell.events.register("post_run_cell", clock.post_run_cell)
+    setattr(shell, CLOCK_ATTRIBUTE, clock)
+    _count_cuda_synchronize()
+    return clock
+
+
+def current_clock() -> CellClock | None:
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), CLOCK_ATTRIBUTE, None)
+
+
+def _count_cuda_synchronize() -> None:
+    import torch
+
+    if SYNC_COUNTER.installed or not torch.cuda.is_available():
+        return
+    original = torch.cuda.synchronize
+
+    def synchronize(*args: Any, **kwargs: Any) -> Any:
+        SYNC_COUNTER.calls += 1
+        return original(*args, **kwargs)
+
+    torch.cuda.synchronize = synchronize
+    SYNC_COUNTER.installed = True

@@ -1,0 +1,182 @@
+"""Run one hidden check (a pytest test in autograder/) inside the grading kernel.
+
+A master notebook's hidden test cell is the single line ``check(assignment, name, globals())``.
+This module finds the course's ``autograder/<lab>/test_<lab>.py``, runs its ``test_<name>`` with
+pytest in this process (the test needs the live objects: the student's trained models), and
+shows the outcome: one sentence for the student, and a machine-readable copy for gpukit grade.
+A failing outcome is raised as :class:`CheckFailed`, so nbgrader scores the cell zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gpukit.config import Lab, LoadedConfig, find_config, load_config
+from gpukit.grading.outcome import FAILING, CheckFailed, CheckOutcome
+from gpukit.grading.probes import CellClock, current_clock
+
+COURSE_ROOT_VARIABLE = "GPUKIT_COURSE_ROOT"
+AUTOGRADER_DIR = "autograder"
+
+# Plugins a hidden check does not need: fewer plugins, faster start, nothing written to disk.
+PYTEST_ARGS = ["-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:junitxml",
+               "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:faulthandler",
+               "-p", "no:stepwise", "-p", "no:warnings",
+               # These two run gc.collect() twice per session: in a kernel holding TensorFlow
+               # and PyTorch that alone costs most of a second per check.
+               "-p", "no:unraisableexception", "-p", "no:threadexception",
+               "--import-mode=importlib",
+               "-o", "addopts=", "-o", "python_files=test_*.py"]
+
+
+class NeedsGpu(Exception):
+    """Raised by a check that cannot be graded on this machine under gpu_policy='require'."""
+
+
+@dataclass
+class Grader:
+    """What a check knows about the grading machine and course (the ``grader`` fixture)."""
+
+    lab: Lab
+    config: LoadedConfig
+    gpu_available: bool
+    clock: CellClock | None
+
+    @property
+    def gpu_policy(self) -> str:
+        return self.config.course.gpu_policy
+
+    def require_gpu(self, what: str) -> None:
+        """Stop a GPU-only check on a CPU grader, as gpu_policy says (see autograder/README)."""
+        if self.gpu_available:
+            return
+        if self.gpu_policy == "require":
+            raise NeedsGpu(f"{what} can only be checked on a GPU grader; this submission is "
+                           "flagged for regrading on one.")
+        pytest.skip(f"{what} is not checked without a GPU (gpu_policy={self.gpu_policy!r}).")
+
+
+def check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOutcome:
+    """Run hidden check ``name`` of ``assignment`` against the notebook's ``namespace``."""
+    outcome = run_check(assignment, name, namespace)
+    from IPython.display import display
+
+    display(outcome.bundle(), raw=True)
+    if outcome.status in FAILING:
+        raise CheckFailed(outcome)
+    return outcome
+
+
+def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOutcome:
+    import torch
+
+    config = load_config(_course_root() / "grading_config.py")
+    lab = config.course.assignment(assignment)
+    test_file = config.root / AUTOGRADER_DIR / lab.template / f"test_{lab.template}.py"
+    if not test_file.is_file():
+        return CheckOutcome(name, "error", f"The grader's check file {test_file} is missing; "
+                            "tell your instructor.")
+    grader = Grader(lab, config, torch.cuda.is_available(), current_clock())
+    plugin = _CheckPlugin(name, namespace, grader)
+    # A check's own warnings or library log lines must not reach the cell's stderr, which
+    # nbgrader would count as a failure.
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \
+            _environment_variable("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
+        warnings.simplefilter("ignore")
+        pytest.main([*PYTEST_ARGS, "--rootdir", str(test_file.parent),
+                     f"{test_file}::test_{name}"], plugins=[plugin])
+    return plugin.outcome or CheckOutcome(name, "error", f"The grader has no check named "
+                                          f"{name!r}; tell your instructor.")
+
+
+@contextlib.contextmanager
+def _environment_variable(name: str, value: str):
+    """Set an environment variable for the duration of a block (third-party plugins found
+    through entry points are not loaded into a check: fewer surprises, faster start)."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = previous
+
+
+def _course_root() -> Path:
+    root = os.environ.get(COURSE_ROOT_VARIABLE)
+    return Path(root) if root else find_config().parent
+
+
+class Notebook:
+    """The student's notebook namespace, with a clear failure for a name that is not defined."""
+
+    def __init__(self, namespace: dict[str, Any]):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._namespace[name]
+        except KeyError:
+            pytest.fail(f"Your notebook does not define `{name}`: run every cell, and keep the "
+                        "names the instructions give.", pytrace=False)
+
+    def has(self, name: str) -> bool:
+        return name in self._namespace
+
+    def set(self, name: str, value: Any) -> None:
+        self._namespace[name] = value
+
+
+class _CheckPlugin:
+    """Hands the notebook and grader to the test as fixtures and collects its outcome."""
+
+    def __init__(self, name: str, namespace: dict[str, Any], grader: Grader):
+        # Private names: pytest scans a plugin's attributes for fixtures ("nb", "grader", "lab").
+        self.name = name
+        self._namespace = namespace
+        self._grader = grader
+        self.outcome: CheckOutcome | None = None
+
+    @pytest.fixture
+    def nb(self) -> Notebook:
+        return Notebook(self._namespace)
+
+    @pytest.fixture
+    def grader(self) -> Grader:
+        return self._grader
+
+    @pytest.fixture
+    def lab(self) -> Lab:
+        return self._grader.lab
+
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:
+        if self.outcome is not None and self.outcome.status != "passed":
+            return  # the first failure (setup, call or teardown) is the outcome
+        if call.excinfo is None:
+            if call.when == "call":
+                self.outcome = CheckOutcome(self.name, "passed", "", self._grader.gpu_available)
+            return
+        self.outcome = self._classify(call.excinfo)
+
+    def _classify(self, excinfo: pytest.ExceptionInfo) -> CheckOutcome:
+        gpu, error = self._grader.gpu_available, excinfo.value
+        if excinfo.errisinstance(pytest.skip.Exception):
+            return CheckOutcome(self.name, "skipped", str(error), gpu)
+        if isinstance(error, NeedsGpu):
+            return CheckOutcome(self.name, "needs_gpu", str(error), gpu)
+        if excinfo.errisinstance(pytest.fail.Exception):
+            return CheckOutcome(self.name, "failed", str(error), gpu)
+        if isinstance(error, AssertionError):  # a plain assert: its message, not its expression
+            return CheckOutcome(self.name, "failed", str(error).split("\n")[0], gpu)
+        return CheckOutcome(self.name, "error", "The check could not run on your notebook: "
+                            f"{type(error).__name__}: {error}", gpu)

@@ -1,0 +1,73 @@
+"""The in-kernel check runner: how each way a check ends becomes an outcome."""
+
+from __future__ import annotations
+
+import pytest
+
+from gpukit.grading.outcome import CheckFailed, CheckOutcome
+from gpukit.grading.runner import run_check
+
+CHECKS = '''
+import pytest
+
+def test_ok(nb):
+    assert nb.answer == 42
+
+def test_fails(nb):
+    pytest.fail("The answer is wrong.", pytrace=False)
+
+def test_plain_assert(nb):
+    assert nb.answer == 41, "The answer must be 41."
+
+def test_missing_name(nb):
+    nb.not_defined
+
+def test_crashes(nb):
+    raise ValueError("boom")
+
+def test_gpu_only(grader):
+    grader.require_gpu("Training on the GPU")
+
+def test_threshold(lab):
+    assert lab.keras_accuracy_threshold == 0.91
+'''
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch, write_config):
+    write_config('course_id="c1", gpu_policy="require", '
+                 'assignments=[MnistLab(keras_accuracy_threshold=0.91)]')
+    folder = tmp_path / "autograder" / "core_mnist"
+    folder.mkdir(parents=True)
+    (folder / "test_core_mnist.py").write_text(CHECKS)
+    monkeypatch.setenv("GPUKIT_COURSE_ROOT", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize(("name", "status", "message"), [
+    ("ok", "passed", ""),
+    ("fails", "failed", "The answer is wrong."),
+    ("plain_assert", "failed", "The answer must be 41."),
+    ("missing_name", "failed", "Your notebook does not define `not_defined`"),
+    ("crashes", "error", "The check could not run on your notebook: ValueError: boom"),
+    ("gpu_only", "needs_gpu", "Training on the GPU can only be checked on a GPU grader"),
+    ("threshold", "passed", ""),
+    ("no_such_check", "error", "The grader has no check named 'no_such_check'"),
+])
+def test_outcomes(course, name, status, message):
+    outcome = run_check("lab1_mnist", name, {"answer": 42})
+    assert outcome.status == status
+    assert outcome.message.startswith(message)
+
+
+def test_prefer_policy_skips_gpu_only_checks(course):
+    config = course / "grading_config.py"
+    config.write_text(config.read_text().replace('"require"', '"prefer"'))
+    outcome = run_check("lab1_mnist", "gpu_only", {})
+    assert outcome.status == "skipped"
+    assert "gpu_policy='prefer'" in outcome.message
+
+
+def test_failure_renders_one_sentence_without_code():
+    error = CheckFailed(CheckOutcome("timing", "failed", "Your time is invented."))
+    assert error._render_traceback_() == ["[gpukit check timing: FAILED] Your time is invented."]

@@ -28,7 +28,8 @@ def mnist_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def released_course(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
-    """The repository's grading_config.py, released with the real nbgrader in a scratch directory.
+    """The repository's grading_config.py and autograder/, released with the real nbgrader in a
+    scratch directory.
 
     Tests never write into the working tree; this copy is what `gpukit release` makes there.
     """
@@ -36,6 +37,7 @@ def released_course(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
 
     root = tmp_path_factory.mktemp("course")
     shutil.copy(REPO / "grading_config.py", root / "grading_config.py")
+    shutil.copytree(REPO / "autograder", root / "autograder")
     loaded = load_config(root / "grading_config.py")
     release_course(loaded, progress=False)
     return loaded

@@ -40,7 +40,7 @@ EXPECTED = {
     "keras-wrong-architecture": {**FULL, "keras_model": 0},
     "keras-below-threshold": {**FULL, "keras_accuracy": 0},
     "reported-accuracy-mismatch": {**FULL, "keras_accuracy": 0},
-    "torch-softmax-output": {**FULL, "torch_model": 0},
+    "torch-wrong-architecture": {**FULL, "torch_model": 0},
     "batches-never-moved": {**FULL, "torch_placement": 0},
     "model-never-moved": {**FULL, "torch_placement": 0},
     "torch-below-threshold": {**FULL, "torch_accuracy": 0},
@@ -59,7 +59,7 @@ MESSAGES = {
     ("keras-below-threshold", "keras_accuracy"): "below the threshold 0.97",
     ("reported-accuracy-mismatch", "keras_accuracy"): "You report a Keras test accuracy of "
                                                       "0.9950, but the grader measured 0.97",
-    ("torch-softmax-output", "torch_model"): "must return logits",
+    ("torch-wrong-architecture", "torch_model"): "must have the layers Linear(784, 128)",
     ("batches-never-moved", "torch_placement"): "batches that are not on `device`",
     ("model-never-moved", "torch_placement"): "a model that was never moved to `device`",
     ("accuracy-hardcoded-untrained", "torch_accuracy"): "The grader measured your trained "

@@ -24,6 +24,7 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.autograde import autograde_student, notebook_stem, submit
 from gpukit.course.grades import read_grades
 from gpukit.course.layout import files_of
+from gpukit.course.nbgrader_steps import NbgraderTimeout
 from gpukit.course.records import SubmissionRecord, build_record
 from gpukit.errors import GpukitError, NbgraderError
 
@@ -66,14 +67,22 @@ def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
 
 def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> SubmissionRecord:
     try:
-        submit(course, lab, student, nbformat.read(str(path), as_version=4))
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as error:  # not JSON, not a notebook: report it, grade the others
+        return SubmissionRecord(student, lab.name, "invalid",
+                                f"{path.name} is not a readable Jupyter notebook ({error}). "
+                                "Save the notebook from Jupyter and submit it again.")
+    try:
+        submit(course, lab, student, notebook)
         autograde_student(course, lab, student)
+    except NbgraderTimeout:
+        return SubmissionRecord(student, lab.name, "timeout",
+                                f"Grading stopped after {course.course.notebook_timeout_s} s: a "
+                                "cell runs too long or never ends. Restart and run all cells "
+                                "before submitting, and check your loops.")
     except NbgraderError as error:
         return SubmissionRecord(student, lab.name, "error",
                                 f"nbgrader could not autograde this submission: {error.message}")
-    except Exception as error:  # an unreadable notebook: report it, grade the others
-        return SubmissionRecord(student, lab.name, "error",
-                                f"the submission could not be read: {error}")
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
     autograded = course.root / "autograded" / student / lab.name / files_of(lab).notebook_name
     return build_record(student, lab.name, grades, autograded, course.course.written_min_words)
@@ -124,7 +133,7 @@ def _first_position(records: list[SubmissionRecord], name: str) -> int:
 def summary(records: list[SubmissionRecord], output: Path) -> str:
     graded = [r for r in records if r.status == "graded"]
     lines = [f"{len(records)} submissions: {len(graded)} graded, "
-             f"{len(records) - len(graded)} with errors."]
+             f"{len(records) - len(graded)} not graded (invalid, timeout or error)."]
     for r in records:
         flags = []
         if r.needs_gpu_regrade:

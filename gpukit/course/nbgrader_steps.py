@@ -7,6 +7,7 @@ instructor typing the command would, with the course's nbgrader_config.py.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,21 +17,33 @@ from gpukit.errors import NbgraderError
 LOG_TAIL_LINES = 25
 
 
+class NbgraderTimeout(NbgraderError):
+    """An nbgrader command outran its wall-clock limit and was killed with its kernel."""
+
+
 def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
     """Run ``nbgrader ARGS`` in the course root; return its log, or raise NbgraderError."""
     command = [sys.executable, "-m", "nbgrader", *args]
+    # A session of its own: on a timeout the whole group goes, the kernel nbgrader started
+    # included (killing nbgrader alone would leave a student's runaway kernel behind).
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True, env=_environment(),
+                               start_new_session=True)
     try:
-        done = subprocess.run(command, cwd=root, capture_output=True, text=True,
-                              timeout=timeout_s, stdin=subprocess.DEVNULL, env=_environment())
+        stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
-        raise NbgraderError(f"`nbgrader {' '.join(args)}` ran longer than {timeout_s:.0f} s and "
-                            "was stopped.",
-                            hint="Raise notebook_timeout_s in grading_config.py, or find the "
-                            "submission that hangs.") from error
-    log = done.stdout + done.stderr
-    if done.returncode != 0:
+        _kill_group(process)
+        raise NbgraderTimeout(f"`nbgrader {' '.join(args)}` ran longer than {timeout_s:.0f} s "
+                              "and was stopped.",
+                              hint="Raise notebook_timeout_s in grading_config.py, or find the "
+                              "submission that hangs.") from error
+    except BaseException:  # Ctrl-C: leave no kernel running
+        _kill_group(process)
+        raise
+    log = stdout + stderr
+    if process.returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
-        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {done.returncode}) in "
+        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {process.returncode}) in "
                             f"{root}:\n{tail}",
                             hint="Read nbgrader's log above; rerun the command by hand in the "
                             "course directory for the full log.")
@@ -47,6 +60,14 @@ def generate_solution(root: Path, assignment: str) -> str:
 
 def autograde(root: Path, assignment: str, *args: str, timeout_s: float | None = None) -> str:
     return run_nbgrader(root, "autograde", assignment, "--force", *args, timeout_s=timeout_s)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
 
 
 def _environment() -> dict[str, str]:

@@ -41,7 +41,7 @@ class WrittenRecord:
 class SubmissionRecord:
     student: str
     assignment: str
-    status: str   # graded / error
+    status: str   # graded / invalid / timeout / error
     message: str
     score: float = 0.0
     max_score: float = 0.0

@@ -29,7 +29,7 @@ EXPECTED = {
     "corrupt-json": ("invalid", "is not a readable Jupyter notebook"),
     "not-utf8": ("invalid", "is not a readable Jupyter notebook"),
     "valid-json-wrong-shape": ("invalid", "is not a readable Jupyter notebook"),
-    "infinite-loop-ignoring-sigint": ("timeout", "Grading stopped after 90 s"),
+    "infinite-loop-ignoring-sigint": ("timeout", "(limits: 40 s per cell, 90 s per notebook)"),
 }
 
 

@@ -76,10 +76,12 @@ def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> Subm
         submit(course, lab, student, notebook)
         autograde_student(course, lab, student)
     except NbgraderTimeout:
+        limits = course.course
         return SubmissionRecord(student, lab.name, "timeout",
-                                f"Grading stopped after {course.course.notebook_timeout_s} s: a "
-                                "cell runs too long or never ends. Restart and run all cells "
-                                "before submitting, and check your loops.")
+                                "Grading stopped: a cell ran too long or never ended (limits: "
+                                f"{limits.cell_timeout_s} s per cell, {limits.notebook_timeout_s}"
+                                " s per notebook). Restart and run all cells before submitting, "
+                                "and check your loops.")
     except NbgraderError as error:
         return SubmissionRecord(student, lab.name, "error",
                                 f"nbgrader could not autograde this submission: {error.message}")

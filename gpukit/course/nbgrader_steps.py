@@ -41,6 +41,13 @@ def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
         _kill_group(process)
         raise
     log = stdout + stderr
+    if process.returncode != 0 and "CellTimeoutError" in log:
+        # nbgrader's per-cell limit fired and the kernel did not recover (it ignored the
+        # interrupt): to the student, this is the same as the wall-clock cap.
+        raise NbgraderTimeout(f"`nbgrader {' '.join(args)}`: a cell outran the per-cell limit "
+                              "and did not stop when interrupted.",
+                              hint="Raise cell_timeout_s in grading_config.py if the cell is "
+                              "legitimate.")
     if process.returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
         raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {process.returncode}) in "

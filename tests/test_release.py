@@ -121,6 +121,7 @@ def test_solution_keeps_code_and_answers_without_hidden_tests(released_course):
     text = "\n".join(cell.source for cell in solution.cells)
     assert "steps_per_execution=100)" in text and "torch.cuda.synchronize()" in text
     assert "max(0, x)" in text  # a reference written answer
+    assert "HIDDEN TESTS" not in text and "import check" not in text
     assert all(not cell.get("outputs") for cell in solution.cells if cell.cell_type == "code")
 
 

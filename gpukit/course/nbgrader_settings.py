@@ -36,8 +36,10 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     c.ExecutePreprocessor.timeout = course.cell_timeout_s
 
     # Solutions are published without outputs: executing them would retrain every model on each
-    # release and make the committed files differ run to run (timings, losses).
+    # release and make the committed files differ run to run (timings, losses). They are also
+    # published without hidden tests, since instructors hand solutions out after the deadline.
     from nbgrader.preprocessors import (
+        ClearHiddenTests,
         ClearMarkScheme,
         ClearOutput,
         IncludeHeaderFooter,
@@ -45,7 +47,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
         SaveAutoGrades,
     )
     c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput,
-                                        ClearMarkScheme]
+                                        ClearMarkScheme, ClearHiddenTests]
 
     # TensorFlow and PyTorch warnings on stderr must not zero a test cell, and feedback must not
     # show the hidden tests that autograding restored.

@@ -49,6 +49,15 @@ def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 
 
+def compare_with_truth(function: str, report, truth: dict, source: str) -> None:
+    """Fail naming the keys (never the true values) on which a report differs from the truth."""
+    if not isinstance(report, dict) or set(report) != set(truth):
+        fail(f"{function} must return a dict with exactly the keys listed.")
+    wrong = [key for key in truth if report[key] != truth[key]]
+    if wrong:
+        fail(f"{function} reports {', '.join(wrong)} differently from {source}.")
+
+
 def test_environment(nb):
     import tensorflow as tf
 
@@ -60,12 +69,8 @@ def test_environment(nb):
         "tensorflow_version": tf.__version__,
         "torch_version": torch.__version__,
     }
-    if not isinstance(report, dict) or set(report) != set(truth):
-        fail("environment_report() must return a dict with exactly the keys of the table.")
-    wrong = [key for key in truth if report[key] != truth[key]]
-    if wrong:
-        fail(f"environment_report() reports {', '.join(wrong)} differently from the kernel it "
-             "runs in: compute the values, do not type them.")
+    compare_with_truth("environment_report()", report, truth,
+                       "the kernel it runs in: compute the values, do not type them")
 
 
 def test_gpu_report(nb):
@@ -79,12 +84,8 @@ def test_gpu_report(nb):
         "torch_gpu_count": torch.cuda.device_count(),
         "torch_gpu_name": torch.cuda.get_device_name(0) if cuda else None,
     }
-    if not isinstance(report, dict) or set(report) != set(truth):
-        fail("gpu_report() must return a dict with exactly the keys listed.")
-    wrong = [key for key in truth if report[key] != truth[key]]
-    if wrong:
-        fail(f"gpu_report() reports {', '.join(wrong)} differently from what the frameworks see "
-             "on the grading machine: ask TensorFlow and PyTorch, do not type the values.")
+    compare_with_truth("gpu_report()", report, truth, "what the frameworks see on the grading "
+                       "machine: ask TensorFlow and PyTorch, do not type the values")
 
 
 @contextmanager

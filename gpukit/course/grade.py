@@ -110,8 +110,8 @@ def _write_feedback(course: LoadedConfig, lab: Lab, student: str, folder: Path) 
 
 
 def _write_csv(records: list[SubmissionRecord], path: Path) -> None:
-    checks = sorted({c.check for r in records for c in r.checks},
-                    key=lambda name: _first_position(records, name))
+    # Every graded record lists the same checks, in the notebook's order (from the gradebook).
+    checks = next(([c.check for c in r.checks] for r in records if r.checks), [])
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["student", "assignment", "status", "score", "max_score",
@@ -122,14 +122,6 @@ def _write_csv(records: list[SubmissionRecord], path: Path) -> None:
                              f"{r.max_score:g}", f"{r.manual_max:g}",
                              " ".join(r.needs_gpu_regrade),
                              *(by_check.get(c, "") for c in checks), r.message])
-
-
-def _first_position(records: list[SubmissionRecord], name: str) -> int:
-    for record in records:
-        for index, check in enumerate(record.checks):
-            if check.check == name:
-                return index
-    return 0
 
 
 def summary(records: list[SubmissionRecord], output: Path) -> str:

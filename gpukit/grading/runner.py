@@ -130,9 +130,6 @@ class Notebook:
             pytest.fail(f"Your notebook does not define `{name}`: run every cell, and keep the "
                         "names the instructions give.", pytrace=False)
 
-    def has(self, name: str) -> bool:
-        return name in self._namespace
-
     def set(self, name: str, value: Any) -> None:
         self._namespace[name] = value
 

@@ -21,11 +21,13 @@ from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
 from tests.conftest import FIXTURES
+from tests.test_sanitize import strip_metadata
 
 pytestmark = pytest.mark.slow
 
 EXPECTED = {
     "reference-solution": ("graded", "autograded"),
+    "reference-metadata-stripped": ("graded", "13 answer cells matched by their marker line"),
     "corrupt-json": ("invalid", "is not a readable Jupyter notebook"),
     "not-utf8": ("invalid", "is not a readable Jupyter notebook"),
     "valid-json-wrong-shape": ("invalid", "is not a readable Jupyter notebook"),
@@ -46,6 +48,9 @@ def batch(released_course, mnist_data_dir, tmp_path_factory):
     solution_path = CourseLayout(released_course.root).solution(lab)
     shutil.copy(solution_path, submissions / "reference-solution.ipynb")
     solution = nbformat.read(str(solution_path), as_version=4)
+    # As saved by an editor that drops nbgrader's metadata (Colab, VS Code): nbformat 4.4.
+    nbformat.write(strip_metadata(solution), str(submissions / "reference-metadata-stripped"
+                                                                ".ipynb"))
     for path in sorted((FIXTURES / "faults").iterdir()):
         if path.suffix == ".ipynb":
             shutil.copy(path, submissions / path.name)
@@ -75,8 +80,9 @@ def test_every_submission_gets_its_status_and_a_message(batch, student):
     assert record["status"] == status
 
 
-def test_correct_submission_in_a_broken_batch_keeps_full_marks(batch):
-    assert float(batch["rows"]["reference-solution"]["score"]) == 22
+@pytest.mark.parametrize("student", ["reference-solution", "reference-metadata-stripped"])
+def test_correct_submissions_in_a_broken_batch_keep_full_marks(batch, student):
+    assert float(batch["rows"][student]["score"]) == 22
 
 
 def test_no_kernel_outlives_its_timeout(batch):

@@ -74,11 +74,8 @@ def test_release_holds_no_solution_hidden_test_or_answer(released_course):
     assert not re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)|END (SOLUTION|HIDDEN TESTS)",
                          released_text)
 
-    secrets = []
+    secrets = []  # solution code, reference written answers, hidden tests
     for cell in master.cells:
-        nbg = cell.metadata["nbgrader"]
-        if cell.cell_type == "markdown" and nbg["solution"]:
-            secrets += _distinctive_lines(cell.source)            # reference written answers
         secrets += _distinctive_lines(_regions(cell.source, "SOLUTION"))
         secrets += _distinctive_lines(_regions(cell.source, "HIDDEN TESTS"))
     public = _distinctive_lines(_outside_regions(master))
@@ -87,14 +84,15 @@ def test_release_holds_no_solution_hidden_test_or_answer(released_course):
     assert not leaked, f"released notebook contains secret lines: {leaked}"
 
 
+# Code regions use "### BEGIN SOLUTION", written answers "<!-- BEGIN SOLUTION -->".
 def _regions(source: str, name: str) -> str:
-    return "\n".join(re.findall(rf"### BEGIN {name}\n(.*?)### END {name}", source, re.S))
+    return "\n".join(re.findall(rf"BEGIN {name}[^\n]*\n(.*?)\n[^\n]*END {name}", source,
+                                re.S))
 
 
 def _outside_regions(nb) -> str:
-    text = "\n".join(cell.source for cell in nb.cells
-                     if cell.cell_type == "code" or not cell.metadata["nbgrader"]["solution"])
-    return re.sub(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n.*?### END \1", "", text, flags=re.S)
+    text = "\n".join(cell.source for cell in nb.cells)
+    return re.sub(r"BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n.*?END \1", "", text, flags=re.S)
 
 
 def _distinctive_lines(text: str) -> list[str]:

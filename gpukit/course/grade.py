@@ -7,7 +7,9 @@ For each submission it runs `nbgrader autograde` (the gradebook stays the source
 * ``feedback/<student>.html``: the student's feedback, without hidden-test text;
 * ``records/<student>.json``: every check's outcome and message, and the written answers' state.
 
-The submitted files themselves are only read, never changed.
+Each submission is first rebuilt on the instructor's release (gpukit/course/sanitize.py): answer
+cells matched by metadata or marker line, everything else the instructor's. The submitted files
+themselves are only read, never changed.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.autograde import autograde_student, notebook_stem, submit
 from gpukit.course.grades import read_grades
-from gpukit.course.layout import files_of
+from gpukit.course.layout import CourseLayout, files_of
 from gpukit.course.nbgrader_steps import NbgraderTimeout
 from gpukit.course.records import SubmissionRecord, build_record
+from gpukit.course.sanitize import rebuild
 from gpukit.errors import GpukitError, NbgraderError
 
 
@@ -72,8 +75,10 @@ def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> Subm
         return SubmissionRecord(student, lab.name, "invalid",
                                 f"{path.name} is not a readable Jupyter notebook ({error}). "
                                 "Save the notebook from Jupyter and submit it again.")
+    release = nbformat.read(str(CourseLayout(course.root).release(lab)), as_version=4)
+    rebuilt = rebuild(notebook, release)
     try:
-        submit(course, lab, student, notebook)
+        submit(course, lab, student, rebuilt.notebook)
         autograde_student(course, lab, student)
     except NbgraderTimeout:
         limits = course.course
@@ -87,7 +92,10 @@ def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> Subm
                                 f"nbgrader could not autograde this submission: {error.message}")
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
     autograded = course.root / "autograded" / student / lab.name / files_of(lab).notebook_name
-    return build_record(student, lab.name, grades, autograded, course.course.written_min_words)
+    record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
+    if rebuilt.summary():
+        record.message = f"autograded; {rebuilt.summary()}"
+    return record
 
 
 def write_outputs(course: LoadedConfig, lab: Lab, records: list[SubmissionRecord],

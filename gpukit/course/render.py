@@ -12,6 +12,7 @@ from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout, files_of
 from gpukit.errors import TemplateError
 from gpukit.labs import LABS_DIR
+from gpukit.notebooks.markers import strip_marker
 from gpukit.notebooks.textformat import text_to_notebook
 
 # One environment for every template: a missing parameter is an error, never a blank.
@@ -44,10 +45,15 @@ def render_notebook(lab: Lab) -> NotebookNode:
     return text_to_notebook(text, origin=files.notebook_template)
 
 
+def _reference_text(source: str) -> str:
+    lines = strip_marker(source).splitlines()
+    return "\n".join(line for line in lines if "SOLUTION -->" not in line).strip()
+
+
 def render_rubric(lab: Lab, master: NotebookNode) -> str:
     """The graders' rubric: criteria per written question plus the reference answers."""
     files = files_of(lab)
-    answers = {cell.id: cell.source for cell in master.cells}
+    answers = {cell.id: _reference_text(cell.source) for cell in master.cells}
     questions = [dict(q, points=getattr(lab.points, q["id"])) for q in files.questions()]
     return render_text(files.rubric_template,
                        {**lab.template_params(), "questions": questions, "answers": answers})

@@ -29,7 +29,8 @@ answer    markdown    a written answer, graded by hand, ``points`` required
 ========  ==========  =========================================================
 
 Every cell gets a grade id (given with ``id=`` or derived from its position) that is also its
-nbformat cell id, so cells can be addressed by id, never by index.
+nbformat cell id, so cells can be addressed by id, never by index. Answer cells (``solution``,
+``answer``) also start with a marker line naming their id (see markers.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from gpukit.errors import TemplateError
+from gpukit.notebooks.markers import code_marker, markdown_marker
 
 HEADER = re.compile(r"^%% (?P<kind>\w+)(?P<attrs>( +\w+=\S+)*) *$")
 KINDS = ("markdown", "code", "solution", "tests", "answer")
@@ -129,12 +131,24 @@ def to_notebook(cells: list[TextCell]) -> NotebookNode:
     for cell in cells:
         make = (nbformat.v4.new_markdown_cell if cell.kind in ("markdown", "answer")
                 else nbformat.v4.new_code_cell)
-        node = make(cell.source)
+        node = make(_with_marker(cell))
         node.id = cell.attrs["id"]
         node.metadata = {"nbgrader": nbgrader_metadata(cell)}
         nb.cells.append(node)
     nbformat.validate(nb)
     return nb
+
+
+def _with_marker(cell: TextCell) -> str:
+    """Answer cells start with their marker line (see markers.py); a written answer's text is a
+    solution region between invisible delimiters, so the marker survives nbgrader's clearing."""
+    grade_id = cell.attrs["id"]
+    if cell.kind == "solution":
+        return f"{code_marker(grade_id)}\n{cell.source}"
+    if cell.kind == "answer":
+        return (f"{markdown_marker(grade_id)}\n<!-- BEGIN SOLUTION -->\n{cell.source}\n"
+                "<!-- END SOLUTION -->")
+    return cell.source
 
 
 def text_to_notebook(text: str, origin: str = "<template>") -> NotebookNode:

@@ -22,6 +22,8 @@ from typing import Any, ClassVar, Literal
 from gpukit.errors import ConfigError
 
 CONFIG_FILE_NAME = "grading_config.py"
+# Set for grading kernels (nbgrader_settings.py): where the hidden checks find the course.
+COURSE_ROOT_VARIABLE = "GPUKIT_COURSE_ROOT"
 GPU_POLICIES = ("require", "prefer", "ignore")
 
 # A rule returns None when the value is fine, else a phrase saying what is allowed.

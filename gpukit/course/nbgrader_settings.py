@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
-from gpukit.grading.runner import COURSE_ROOT_VARIABLE
+from gpukit.config import CONFIG_FILE_NAME, COURSE_ROOT_VARIABLE, LoadedConfig, load_config
 
 SHIM = '''\
 # nbgrader reads this file. Do not edit it: every setting is derived from grading_config.py

@@ -5,6 +5,18 @@ the check itself is a pytest test in the course's ``autograder/`` directory, whi
 released. See autograder/README.md for what each check verifies.
 """
 
-from gpukit.grading.runner import check
+from typing import Any
+
+
+def check(assignment: str, name: str, namespace: dict[str, Any]) -> Any:
+    """Run one hidden check (see gpukit.grading.runner.check).
+
+    Imported lazily: the lab's setup cell imports gpukit.grading.probes, and students' kernels
+    should not load pytest for it.
+    """
+    from gpukit.grading.runner import check as run_and_show
+
+    return run_and_show(assignment, name, namespace)
+
 
 __all__ = ["check"]

@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
-from gpukit.config import Lab, LoadedConfig, find_config, load_config
+from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
 from gpukit.grading.outcome import FAILING, CheckFailed, CheckOutcome
 from gpukit.grading.probes import CellClock, current_clock
 
-COURSE_ROOT_VARIABLE = "GPUKIT_COURSE_ROOT"
 AUTOGRADER_DIR = "autograder"
 
 # Plugins a hidden check does not need: fewer plugins, faster start, nothing written to disk.

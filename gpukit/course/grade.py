@@ -91,7 +91,7 @@ def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> Subm
         return SubmissionRecord(student, lab.name, "error",
                                 f"nbgrader could not autograde this submission: {error.message}")
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
-    autograded = course.root / "autograded" / student / lab.name / files_of(lab).notebook_name
+    autograded = CourseLayout(course.root).autograded(student, lab)
     record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
     if rebuilt.summary():
         record.message = f"autograded; {rebuilt.summary()}"
@@ -112,9 +112,7 @@ def write_outputs(course: LoadedConfig, lab: Lab, records: list[SubmissionRecord
 def _write_feedback(course: LoadedConfig, lab: Lab, student: str, folder: Path) -> None:
     nbgrader_steps.run_nbgrader(course.root, "generate_feedback", lab.name, "--student",
                                 student, "--force")
-    html = (course.root / "feedback" / student / lab.name
-            / f"{notebook_stem(lab)}.html")
-    shutil.copyfile(html, folder / f"{student}.html")
+    shutil.copyfile(CourseLayout(course.root).feedback(student, lab), folder / f"{student}.html")
 
 
 def _write_csv(records: list[SubmissionRecord], path: Path) -> None:

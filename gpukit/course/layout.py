@@ -36,6 +36,13 @@ class CourseLayout:
     def submitted(self, student: str, lab: Lab) -> Path:
         return self.root / "submitted" / student / lab.name / files_of(lab).notebook_name
 
+    def autograded(self, student: str, lab: Lab) -> Path:
+        return self.root / "autograded" / student / lab.name / files_of(lab).notebook_name
+
+    def feedback(self, student: str, lab: Lab) -> Path:
+        notebook = Path(files_of(lab).notebook_name).with_suffix(".html").name
+        return self.root / "feedback" / student / lab.name / notebook
+
 
 def files_of(lab: Lab) -> LabFiles:
     return LABS[lab.template]

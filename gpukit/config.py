@@ -168,6 +168,20 @@ class Course:
                                   rule=positive)
     notebook_timeout_s: int = setting(
         900, help="Seconds a whole notebook may run when grading (wall clock).", rule=positive)
+    memory_limit_mb: int = setting(
+        6144, help="Memory (resident, all of the grading kernel's processes together) a "
+        "notebook may use when grading; past it the kernel is stopped and the submission gets "
+        "status error.", rule=positive)
+    process_limit: int = setting(
+        64, help="Processes the grading kernel may run at once (DataLoader workers count); "
+        "more (a fork bomb) stops the kernel.", rule=positive)
+    cell_output_limit_kb: int = setting(
+        1024, help="Output one graded cell may keep (kilobytes); the rest is dropped with a "
+        "note, so an output flood cannot exhaust the grader.", rule=positive)
+    sandbox: bool = setting(
+        True, help="Run grading kernels without network and with the course files read-only "
+        "and other students' files hidden (Linux namespaces; see THREAT_MODEL.md). Where the "
+        "platform refuses, grading goes on and gpukit grade says so.")
     written_min_words: int = setting(
         20, help="Written answers shorter than this are flagged as incomplete in gpukit grade's "
         "records (their points stay manual).", rule=positive)

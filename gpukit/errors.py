@@ -34,4 +34,8 @@ class TemplateError(GpukitError):
 
 
 class NbgraderError(GpukitError):
-    """An nbgrader step (release, solution, autograde) failed."""
+    """An nbgrader step (release, solution, autograde) failed; ``log`` is its whole output."""
+
+    def __init__(self, message: str, *, hint: str | None = None, log: str = ""):
+        super().__init__(message, hint=hint)
+        self.log = log

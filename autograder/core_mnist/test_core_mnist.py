@@ -24,6 +24,7 @@ import torch
 
 from gpukit.data import load_mnist
 from gpukit.grading.placement import SIMULATED_DEVICE, observe_training
+from gpukit.grading.values import plain_number, same_plain_value
 
 
 def fail(message: str) -> None:
@@ -51,9 +52,9 @@ def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
 
 def compare_with_truth(function: str, report, truth: dict, source: str) -> None:
     """Fail naming the keys (never the true values) on which a report differs from the truth."""
-    if not isinstance(report, dict) or set(report) != set(truth):
+    if type(report) is not dict or set(report) != set(truth):
         fail(f"{function} must return a dict with exactly the keys listed.")
-    wrong = [key for key in truth if report[key] != truth[key]]
+    wrong = [key for key in truth if not same_plain_value(report[key], truth[key])]
     if wrong:
         fail(f"{function} reports {', '.join(wrong)} differently from {source}.")
 
@@ -148,8 +149,9 @@ def check_accuracy(framework: str, measured: float, reported, threshold: float,
     if measured < threshold:
         fail(f"The grader measured your trained {framework} model's test accuracy at "
              f"{measured:.4f}, below the threshold {threshold}.")
-    if not isinstance(reported, (int, float)) or not math.isfinite(reported):
-        fail(f"The reported {framework} test accuracy must be a number.")
+    reported = plain_number(reported)
+    if reported is None:
+        fail(f"The reported {framework} test accuracy must be a number (a float).")
     if abs(reported - measured) > tolerance:
         fail(f"You report a {framework} test accuracy of {reported:.4f}, but the grader "
              f"measured {measured:.4f} for your trained model: report what you measured.")
@@ -235,25 +237,25 @@ def test_torch_accuracy(nb, lab):
 
 def test_timing(nb, grader, lab):
     timing = nb.timing
-    if not isinstance(timing, dict) or set(timing) != {"keras_seconds", "torch_seconds",
-                                                       "faster", "speedup"}:
+    if type(timing) is not dict or set(timing) != {"keras_seconds", "torch_seconds",
+                                                   "faster", "speedup"}:
         fail("timing must be a dict with exactly the keys listed.")
-    for name, key in (("keras_train_time", "keras_seconds"), ("torch_train_time",
-                                                             "torch_seconds")):
-        check_reported_time(nb, grader, lab, name, timing[key])
-    keras_s, torch_s = timing["keras_seconds"], timing["torch_seconds"]
-    if timing["faster"] != ("keras" if keras_s < torch_s else "pytorch"):
+    keras_s = check_reported_time(nb, grader, lab, "keras_train_time", timing["keras_seconds"])
+    torch_s = check_reported_time(nb, grader, lab, "torch_train_time", timing["torch_seconds"])
+    if not same_plain_value(timing["faster"], "keras" if keras_s < torch_s else "pytorch"):
         fail("timing['faster'] names the slower framework.")
-    if not math.isclose(timing["speedup"], max(keras_s, torch_s) / min(keras_s, torch_s),
-                        rel_tol=1e-6):
+    speedup = plain_number(timing["speedup"])
+    if speedup is None or not math.isclose(speedup, max(keras_s, torch_s) / min(keras_s, torch_s),
+                                           rel_tol=1e-6):
         fail("timing['speedup'] is not the slower time divided by the faster one.")
 
 
-def check_reported_time(nb, grader, lab, name: str, in_timing) -> None:
-    reported = getattr(nb, name)
-    if not isinstance(reported, (int, float)) or not math.isfinite(reported) or reported <= 0:
+def check_reported_time(nb, grader, lab, name: str, in_timing) -> float:
+    """The reported time, once it agrees with the grader's clock (else the check fails)."""
+    reported = plain_number(getattr(nb, name))
+    if reported is None or reported <= 0:
         fail(f"`{name}` must be a positive number of seconds.")
-    if in_timing != reported:
+    if plain_number(in_timing) != reported:
         fail(f"The timing dictionary does not hold your measured `{name}`.")
     run = grader.clock.assigned_in.get(name) if grader.clock else None
     if run is None:
@@ -268,3 +270,4 @@ def check_reported_time(nb, grader, lab, name: str, in_timing) -> None:
             and run.cuda_synchronize_calls == 0:
         fail("The PyTorch training time was taken without torch.cuda.synchronize(): GPU work "
              "is asynchronous, so the clock stopped before the GPU finished.")
+    return reported

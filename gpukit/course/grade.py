@@ -15,7 +15,9 @@ themselves are only read, never changed.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -27,48 +29,101 @@ from gpukit.course.autograde import autograde_student, notebook_stem, submit
 from gpukit.course.grades import read_grades
 from gpukit.course.layout import CourseLayout, files_of
 from gpukit.course.nbgrader_steps import NbgraderTimeout
-from gpukit.course.records import SubmissionRecord, build_record
+from gpukit.course.records import STATUSES, SubmissionRecord, build_record
 from gpukit.course.sanitize import rebuild
+from gpukit.course.scan import scan_cells, student_code_cells
 from gpukit.errors import GpukitError, NbgraderError
+from gpukit.sandbox import processes
+from gpukit.sandbox.kernel import STOP_MARKER
+from gpukit.sandbox.settings import PROTECT_VARIABLE
 
 
-def find_submissions(directory: Path, lab: Lab) -> dict[str, Path]:
-    """Student id -> notebook: ``<student>.ipynb`` files or ``<student>/`` folders."""
+@dataclass(frozen=True)
+class Submission:
+    """What one student handed in, and which notebook (if any) will be graded."""
+
+    student: str
+    path: Path | None    # the notebook to grade; None when there is none
+    problem: str = ""    # why nothing can be graded (status invalid)
+    note: str = ""       # a choice the grader made (a renamed notebook, notebooks ignored)
+
+
+def find_submissions(directory: Path, lab: Lab) -> list[Submission]:
+    """One Submission per ``<student>.ipynb`` file, ``<student>/`` folder or other file.
+
+    Nothing a student hands in is skipped silently: a folder without a notebook, a folder with
+    several notebooks none of which has the lab's name, and a file that is not a notebook each
+    become a Submission with a problem (status invalid), so every student gets a record.
+    """
     if not directory.is_dir():
         raise GpukitError(f"{directory} is not a directory of submissions.",
                           hint="Pass a folder holding <student>.ipynb files or <student>/ "
                           "folders with the notebook inside.")
-    found: dict[str, Path] = {}
+    expected = files_of(lab).notebook_name
+    found = []
     for entry in sorted(directory.iterdir()):
-        if entry.is_file() and entry.suffix == ".ipynb":
-            found[entry.stem] = entry
-        elif entry.is_dir():
-            notebooks = sorted(entry.rglob("*.ipynb"))
-            named = [p for p in notebooks if p.name == files_of(lab).notebook_name]
-            if named or notebooks:
-                found[entry.name] = (named or notebooks)[0]
+        if entry.name.startswith((".", "__MACOSX")):
+            continue
+        if entry.is_dir():
+            found.append(_folder_submission(entry, expected))
+        elif entry.suffix == ".ipynb":
+            found.append(Submission(entry.stem, entry))
+        else:
+            found.append(Submission(entry.stem, None, f"{entry.name} is not a Jupyter notebook "
+                                    f"(.ipynb): submit the notebook file {expected} itself."))
     if not found:
-        raise GpukitError(f"No notebooks in {directory}.",
+        raise GpukitError(f"No submissions in {directory}.",
                           hint="Put one <student>.ipynb per student, or <student>/ folders.")
     return found
+
+
+def _folder_submission(folder: Path, expected: str) -> Submission:
+    notebooks = sorted((p for p in folder.rglob("*.ipynb")
+                        if ".ipynb_checkpoints" not in p.parts),
+                       key=lambda p: (len(p.relative_to(folder).parts), str(p)))
+    named = [p for p in notebooks if p.name == expected]
+    if named:
+        others = [p.name for p in notebooks if p != named[0]]
+        note = f"other notebooks ignored: {', '.join(others)}" if others else ""
+        return Submission(folder.name, named[0], note=note)
+    if len(notebooks) == 1:
+        return Submission(folder.name, notebooks[0],
+                          note=f"graded {notebooks[0].name} (the lab's notebook is {expected})")
+    if not notebooks:
+        return Submission(folder.name, None, f"No notebook in {folder.name}/: submit {expected}.")
+    return Submission(folder.name, None, f"{len(notebooks)} notebooks in {folder.name}/ and none "
+                      f"is named {expected}: name the one to grade {expected}.")
 
 
 def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
                     *, progress: bool = True) -> list[SubmissionRecord]:
     """Grade every submission in ``submissions_dir``; write the outputs into ``output``."""
     submissions = find_submissions(submissions_dir, lab)
+    _protect_from_kernels(submissions_dir, output)
+    try:  # a kernel's orphaned processes come back to us, to be ended (nbgrader_steps)
+        processes.become_subreaper()
+    except OSError:
+        pass
     nbgrader_steps.generate_assignment(course.root, lab.name)
     records = []
-    with tqdm(submissions.items(), desc=f"grade {lab.name}", unit="submission",
+    with tqdm(submissions, desc=f"grade {lab.name}", unit="submission",
               disable=not progress) as bar:
-        for student, path in bar:
-            bar.set_postfix_str(student)
-            records.append(_grade_one(course, lab, student, path))
+        for submission in bar:
+            bar.set_postfix_str(submission.student)
+            records.append(_grade_one(course, lab, submission))
     write_outputs(course, lab, records, output)
     return records
 
 
-def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> SubmissionRecord:
+def _protect_from_kernels(*paths: Path) -> None:
+    """The submissions and the outputs are read-only for grading kernels (gpukit/sandbox)."""
+    os.environ[PROTECT_VARIABLE] = os.pathsep.join(str(p.resolve()) for p in paths)
+
+
+def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> SubmissionRecord:
+    student, path = submission.student, submission.path
+    if path is None:
+        return SubmissionRecord(student, lab.name, "invalid", submission.problem)
     try:
         notebook = nbformat.read(str(path), as_version=4)
     except Exception as error:  # not JSON, not a notebook: report it, grade the others
@@ -88,14 +143,41 @@ def _grade_one(course: LoadedConfig, lab: Lab, student: str, path: Path) -> Subm
                                 " s per notebook). Restart and run all cells before submitting, "
                                 "and check your loops.")
     except NbgraderError as error:
-        return SubmissionRecord(student, lab.name, "error",
-                                f"nbgrader could not autograde this submission: {error.message}")
+        return SubmissionRecord(student, lab.name, "error", _failure_message(error))
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
     autograded = CourseLayout(course.root).autograded(student, lab)
     record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
-    if rebuilt.summary():
-        record.message = f"autograded; {rebuilt.summary()}"
+    notes = [n for n in (submission.note, rebuilt.summary()) if n]
+    findings = scan_cells(student_code_cells(rebuilt.notebook))
+    affected = [c.check for c in record.checks if c.status == "integrity"]
+    if affected or findings:
+        record.status = "integrity"
+        reasons = []
+        if affected:
+            reasons.append("checks not graded because the notebook changed the grader: "
+                           + ", ".join(affected))
+        if findings:
+            reasons.append("code that tampers with the grader: "
+                           + "; ".join(f.text() for f in findings))
+        record.message = "; ".join([*reasons, "an instructor will review this submission"])
+    elif notes:
+        record.message = f"autograded; {'; '.join(notes)}"
     return record
+
+
+def _failure_message(error: NbgraderError) -> str:
+    """What the student can do about an autograde that did not finish."""
+    for line in error.log.splitlines():
+        if STOP_MARKER in line:
+            reason = line.split(STOP_MARKER, 1)[1].strip()
+            return (f"Grading stopped the notebook: {reason}. Make your code use less (smaller "
+                    "batches, fewer copies, no runaway loops), then Restart & Run All.")
+    if any(sign in error.log for sign in ("DeadKernelError", "Kernel died",
+                                          "UnresponsiveKernelError")):
+        return ("The notebook's kernel died while it was graded: a cell ended the Python "
+                "process (os._exit, a signal sent to itself) or crashed it. Remove that code, "
+                "then Restart & Run All before submitting.")
+    return f"nbgrader could not autograde this submission: {error.message}"
 
 
 def write_outputs(course: LoadedConfig, lab: Lab, records: list[SubmissionRecord],
@@ -104,7 +186,7 @@ def write_outputs(course: LoadedConfig, lab: Lab, records: list[SubmissionRecord
     (output / "feedback").mkdir(parents=True, exist_ok=True)
     for record in records:
         (output / "records" / f"{record.student}.json").write_text(record.to_json())
-        if record.status == "graded":
+        if record.checks:  # graded or integrity: nbgrader has the grades
             _write_feedback(course, lab, record.student, output / "feedback")
     _write_csv(records, output / "grades.csv")
 
@@ -131,9 +213,9 @@ def _write_csv(records: list[SubmissionRecord], path: Path) -> None:
 
 
 def summary(records: list[SubmissionRecord], output: Path) -> str:
-    graded = [r for r in records if r.status == "graded"]
-    lines = [f"{len(records)} submissions: {len(graded)} graded, "
-             f"{len(records) - len(graded)} not graded (invalid, timeout or error)."]
+    counts = ", ".join(f"{sum(r.status == s for r in records)} {s}" for s in STATUSES
+                       if any(r.status == s for r in records))
+    lines = [f"{len(records)} submissions: {counts}."]
     for r in records:
         flags = []
         if r.needs_gpu_regrade:
@@ -144,7 +226,9 @@ def summary(records: list[SubmissionRecord], output: Path) -> str:
         incomplete = [w.question for w in r.written if w.state != "complete"]
         if incomplete:
             flags.append(f"written answers incomplete: {', '.join(incomplete)}")
-        score = f"{r.score:g}/{r.max_score:g}" if r.status == "graded" else r.status.upper()
+        if r.status == "integrity":
+            flags.insert(0, "INTEGRITY: " + r.message)
+        score = f"{r.score:g}/{r.max_score:g}" if r.checks else r.status.upper()
         lines.append(f"  {r.student:24} {score:>8}  {'; '.join(flags) or r.message}")
     lines.append(f"Grades: {output / 'grades.csv'}; feedback: {output / 'feedback'}; "
                  f"records: {output / 'records'}")

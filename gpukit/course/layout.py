@@ -21,6 +21,11 @@ class CourseLayout:
     def gradebook(self) -> Path:
         return self.root / "gradebook.db"
 
+    def private_to_grader(self) -> list[Path]:
+        """What a grading kernel must not see: the gradebook and every student's files."""
+        return [self.gradebook, *(self.root / name for name in ("submitted", "autograded",
+                                                                "feedback"))]
+
     def source(self, lab: Lab) -> Path:
         return self.root / "source" / lab.name / files_of(lab).notebook_name
 

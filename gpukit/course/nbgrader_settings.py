@@ -8,9 +8,14 @@ second file to keep in step.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from gpukit.config import CONFIG_FILE_NAME, COURSE_ROOT_VARIABLE, LoadedConfig, load_config
+from gpukit.course.layout import CourseLayout
+from gpukit.sandbox import kernelspec
+from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
+from gpukit.sandbox.settings import SandboxSettings
 
 SHIM = '''\
 # nbgrader reads this file. Do not edit it: every setting is derived from grading_config.py
@@ -41,6 +46,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
         ClearHiddenTests,
         ClearMarkScheme,
         ClearOutput,
+        Execute,
         IncludeHeaderFooter,
         LockCells,
         SaveAutoGrades,
@@ -53,11 +59,20 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.generate_feedback import GenerateFeedback
 
-    from gpukit.course.preprocessors import HideHiddenTests, StderrIsNotFailure
+    from gpukit.course.preprocessors import (
+        HideHiddenTests,
+        LimitedExecute,
+        StderrIsNotFailure,
+        VerifyCheckOutcomes,
+    )
 
     steps = Autograde.class_traits()["autograde_preprocessors"].default()
+    steps[steps.index(Execute)] = LimitedExecute
     steps.insert(steps.index(SaveAutoGrades), StderrIsNotFailure)
+    steps.insert(steps.index(SaveAutoGrades), VerifyCheckOutcomes)
     c.Autograde.autograde_preprocessors = steps
+    c.LimitedExecute.cell_output_limit_kb = course.cell_output_limit_kb
+    _grade_in_sandbox(c, loaded)
     feedback = GenerateFeedback.class_traits()["preprocessors"].default()
     c.GenerateFeedback.preprocessors = [feedback[0], HideHiddenTests, *feedback[1:]]
 
@@ -67,6 +82,29 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     os.environ["GPUKIT_DATA_DIR"] = str(loaded.data_dir)
     os.environ[COURSE_ROOT_VARIABLE] = str(loaded.root)
     return loaded
+
+
+def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
+    """Autograde in the gpukit-sandbox kernel (gpukit/sandbox/), whatever the notebook names.
+
+    The kernel talks to nbgrader over Unix sockets ("ipc"), which keep working inside the
+    kernel's network namespace, where there is no network at all.
+    """
+    course, root = loaded.course, loaded.root
+    kernelspec.install(root)
+    c.LimitedExecute.kernel_name = kernelspec.KERNEL_NAME
+    c.KernelManager.transport = "ipc"
+    # Unix socket paths must be absolute (nbgrader and the kernel have different working
+    # directories), short (108 bytes at most) and writable by the kernel: not the course.
+    sockets = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}"
+    sockets.mkdir(mode=0o700, exist_ok=True)
+    c.KernelManager.ip = str(sockets / "kernel")
+    settings = SandboxSettings(
+        memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
+        isolate=course.sandbox, course_root=str(root),
+        read_only=[str(root), str(loaded.data_dir)],
+        hidden=[str(path) for path in CourseLayout(root).private_to_grader()])
+    os.environ[SANDBOX_VARIABLE] = settings.to_env()
 
 
 def write_shim(root: Path) -> Path:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from gpukit.errors import NbgraderError
+from gpukit.sandbox import processes
 
 LOG_TAIL_LINES = 25
 
@@ -26,20 +27,22 @@ def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
     command = [sys.executable, "-m", "nbgrader", *args]
     # A session of its own: on a timeout the whole group goes, the kernel nbgrader started
     # included (killing nbgrader alone would leave a student's runaway kernel behind).
+    before = set(processes.descendants(os.getpid()))
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                stdin=subprocess.DEVNULL, text=True, env=_environment(),
                                start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
-        _kill_group(process)
+        _kill_all(process, before)
         raise NbgraderTimeout(f"`nbgrader {' '.join(args)}` ran longer than {timeout_s:.0f} s "
                               "and was stopped.",
                               hint="Raise notebook_timeout_s in grading_config.py, or find the "
                               "submission that hangs.") from error
     except BaseException:  # Ctrl-C: leave no kernel running
-        _kill_group(process)
+        _kill_all(process, before)
         raise
+    _kill_strays(before)
     log = stdout + stderr
     if process.returncode != 0 and "CellTimeoutError" in log:
         # nbgrader's per-cell limit fired and the kernel did not recover (it ignored the
@@ -47,13 +50,13 @@ def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
         raise NbgraderTimeout(f"`nbgrader {' '.join(args)}`: a cell outran the per-cell limit "
                               "and did not stop when interrupted.",
                               hint="Raise cell_timeout_s in grading_config.py if the cell is "
-                              "legitimate.")
+                              "legitimate.", log=log)
     if process.returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
         raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {process.returncode}) in "
                             f"{root}:\n{tail}",
                             hint="Read nbgrader's log above; rerun the command by hand in the "
-                            "course directory for the full log.")
+                            "course directory for the full log.", log=log)
     return log
 
 
@@ -69,12 +72,27 @@ def autograde(root: Path, assignment: str, *args: str, timeout_s: float | None =
     return run_nbgrader(root, "autograde", assignment, "--force", *args, timeout_s=timeout_s)
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_all(process: subprocess.Popen, before: set[int]) -> None:
+    """End nbgrader and everything it started. The kernel runs in a session of its own (as
+    jupyter_client starts it), so killing nbgrader's process group alone would leave it."""
+    processes.kill_descendants(process.pid)
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.communicate()
+    _kill_strays(before)
+
+
+def _kill_strays(before: set[int]) -> None:
+    """Processes a kernel left behind that were re-parented to this one (a subreaper)."""
+    for pid in set(processes.descendants(os.getpid())) - before:
+        processes.kill_descendants(pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def _environment() -> dict[str, str]:

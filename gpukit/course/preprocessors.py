@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+from gpukit.course.records import INTEGRITY_ERROR
+from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
 
 
 class StderrIsNotFailure(NbGraderPreprocessor):
@@ -33,3 +41,89 @@ class HideHiddenTests(ClearHiddenTests):
     """
 
     enforce_metadata = False  # feedback of a graded notebook: no metadata to police here
+
+
+class LimitedExecute(Execute):
+    """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell.
+
+    nbclient holds every output message in memory until the notebook is written: a cell that
+    prints without end would exhaust the grader before any limit on the notebook fires. Output
+    past the limit is dropped as it arrives, and one note says so.
+    """
+
+    cell_output_limit_kb = Integer(1024, help="Output kept per cell, in kilobytes."
+                                   ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict | None = None,
+                   km: Any = None) -> tuple[NotebookNode, ResourcesDict]:
+        self._output_bytes: dict[int, int] = {}
+        return super().preprocess(nb, resources, km)
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        limit = self.cell_output_limit_kb * 1024
+        if used + size <= limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= limit:  # the first output past the limit: say so, once
+            note = NotebookNode(output_type="stream", name="stdout",
+                                text=f"\n[gpukit: output of this cell past "
+                                f"{self.cell_output_limit_kb} KB was dropped]\n")
+            outs.append(note)
+        return None
+
+
+# The line a hidden test region holds (see the lab templates): check("<lab>", "<check>", ...).
+CHECK_CALL = re.compile(r"""check\(\s*["']([\w-]+)["']\s*,\s*["']([\w-]+)["']""")
+
+
+class VerifyCheckOutcomes(NbGraderPreprocessor):
+    """Score a hidden check's cell only when the check's own outcome says it passed.
+
+    A graded cell earns its points in nbgrader when it shows no error. A notebook that hides
+    errors (a replaced showtraceback, an input transformer that empties the cell, a hook that
+    clears its output) would earn them without the check having run. Here every cell holding a
+    hidden check must show exactly one outcome, of that check: a failing outcome must come with
+    an error, and a cell without an outcome must have failed before the check ran (a visible
+    assertion). Anything else gets an error output naming the problem: the cell scores zero,
+    and gpukit grade reports the submission as "integrity".
+    """
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
+                        ) -> tuple[NotebookNode, ResourcesDict]:
+        if cell.cell_type != "code" or not utils.is_grade(cell):
+            return cell, resources
+        call = CHECK_CALL.search(cell.source)
+        if call is None:
+            return cell, resources
+        problem = self._problem(cell, call.group(2))
+        if problem:
+            cell.outputs.append(NotebookNode(
+                output_type="error", ename=INTEGRITY_ERROR, evalue=problem,
+                traceback=[f"{INTEGRITY_ERROR}: {problem}"]))
+        return cell, resources
+
+    @staticmethod
+    def _problem(cell: NotebookNode, check: str) -> str | None:
+        outcomes = [output.data[MIME_TYPE] for output in cell.outputs
+                    if MIME_TYPE in output.get("data", {})]
+        errors = [output for output in cell.outputs if output.output_type == "error"]
+        if len(outcomes) > 1:
+            return f"check {check} showed {len(outcomes)} outcomes; the grader shows one."
+        if not outcomes:
+            if errors:
+                return None  # a visible assertion failed before the hidden check ran
+            return (f"check {check} left no outcome although its cell ran without error: "
+                    "something in the notebook hid or skipped it.")
+        try:
+            outcome = CheckOutcome.from_json(outcomes[0])
+        except (TypeError, ValueError):
+            return f"check {check} shows an outcome the grader did not write."
+        if outcome.check != check:
+            return f"the cell of check {check} shows the outcome of {outcome.check}."
+        if outcome.status in FAILING and not errors:
+            return (f"check {check} did not pass, yet its error was not shown: something in "
+                    "the notebook hid it.")
+        return None

@@ -17,7 +17,17 @@ from nbformat.notebooknode import NotebookNode
 from gpukit.course.grades import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
 
+INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
+
 STUB = "YOUR ANSWER HERE"
+STATUSES = {
+    "graded": "autograded; the score is final for the automatic checks",
+    "integrity": "autograded, but the notebook tampered with the grader: checks it affected "
+                 "score zero, and the submission needs an instructor's review",
+    "invalid": "not a gradable notebook (unreadable, missing, or ambiguous); nothing ran",
+    "timeout": "stopped at the per-cell or whole-notebook time limit",
+    "error": "grading could not finish: the kernel died or hit a memory or process limit",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ class CheckRecord:
     check: str
     points: float
     max_points: float
-    status: str   # passed / failed / skipped / needs_gpu / error / not_run
+    status: str   # passed / failed / skipped / needs_gpu / error / integrity / not_run
     message: str
 
 
@@ -41,7 +51,7 @@ class WrittenRecord:
 class SubmissionRecord:
     student: str
     assignment: str
-    status: str   # graded / invalid / timeout / error
+    status: str   # graded / integrity / invalid / timeout / error (see STATUSES)
     message: str
     score: float = 0.0
     max_score: float = 0.0
@@ -83,6 +93,9 @@ def _cells_by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:
 def _check_outcome(cell: NotebookNode | None) -> tuple[str, str]:
     if cell is None:
         return "not_run", "the graded cell is missing from the submission"
+    for output in cell.get("outputs", []):
+        if output.get("ename") == INTEGRITY_ERROR:  # added by VerifyCheckOutcomes
+            return "integrity", output.evalue
     for output in cell.get("outputs", []):
         bundle = output.get("data", {})
         if MIME_TYPE in bundle:

@@ -13,6 +13,9 @@ Policy for everything else a student may have done:
   (students define helpers in their own cells); cells before any known cell go after the first;
 * **duplicated answer cells** (same id or marker twice): the first is the answer, the others are
   dropped and reported;
+* **merged cells** (one cell holding a second answer's marker line): split again at the marker,
+  so each answer reaches its own cell; **split cells** (an answer continued in a new cell of the
+  student's own) work as they are: the new cell is an extra cell right after the answer;
 * **changed cell type** of an answer cell: the release's type is kept, with the student's text;
 * **changed kernelspec or notebook metadata**: the release's is used.
 """
@@ -35,6 +38,7 @@ class Rebuilt:
     missing: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     extra_cells: int = 0
+    split_cells: int = 0
 
     def summary(self) -> str:
         parts = []
@@ -45,6 +49,8 @@ class Rebuilt:
             parts.append(f"answer cells not found: {', '.join(self.missing)}")
         if self.duplicates:
             parts.append(f"duplicated answer cells ignored: {', '.join(self.duplicates)}")
+        if self.split_cells:
+            parts.append(f"{self.split_cells} merged cells split at their marker lines")
         if self.extra_cells:
             parts.append(f"{self.extra_cells} cells of your own kept")
         return "; ".join(parts)
@@ -67,7 +73,7 @@ def rebuild(student: NotebookNode, release: NotebookNode) -> Rebuilt:
     answers: dict[str, NotebookNode] = {}
     extras: dict[str | None, list[NotebookNode]] = {}
     anchor: str | None = None
-    for cell in student.cells:
+    for cell in _split_merged(student.cells, result):
         by_metadata = _grade_id(cell) if _grade_id(cell) in answer_ids else None
         grade_id = by_metadata or (marked_id(cell.source) if cell.cell_type != "raw" else None)
         if grade_id in answer_ids:
@@ -98,6 +104,25 @@ def rebuild(student: NotebookNode, release: NotebookNode) -> Rebuilt:
             result.extra_cells += 1
     result.notebook.cells = cells
     return result
+
+
+def _split_merged(cells: list[NotebookNode], result: Rebuilt) -> list[NotebookNode]:
+    """The cells, with any cell that holds a marker line below its top split at that line."""
+    split = []
+    for cell in cells:
+        lines = cell.source.splitlines(keepends=True) if cell.cell_type != "raw" else []
+        starts = [i for i, line in enumerate(lines) if marked_id(line)][1:]
+        if not starts:
+            split.append(cell)
+            continue
+        result.split_cells += 1
+        for begin, end in zip([0, *starts], [*starts, len(lines)]):
+            part = copy.deepcopy(cell)
+            part.source = "".join(lines[begin:end]).rstrip("\n")
+            if begin:  # the first part keeps the cell's metadata, the others are plain cells
+                part.metadata = {}
+            split.append(part)
+    return split
 
 
 def _extra_cell(cell: NotebookNode, number: int) -> NotebookNode:

@@ -6,14 +6,14 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Status = Literal["passed", "failed", "skipped", "needs_gpu", "error"]
+Status = Literal["passed", "failed", "skipped", "needs_gpu", "error", "integrity"]
 
 # The outcome travels in the hidden cell's output under this MIME type, where gpukit grade reads
 # it back; the text/plain twin is what a person sees.
 MIME_TYPE = "application/vnd.gpukit.check+json"
 
 # Statuses that score the cell zero (the runner raises); the others keep its points.
-FAILING: tuple[Status, ...] = ("failed", "needs_gpu", "error")
+FAILING: tuple[Status, ...] = ("failed", "needs_gpu", "error", "integrity")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class CheckOutcome:
 
     def text(self) -> str:
         label = {"passed": "passed", "failed": "FAILED", "skipped": "skipped",
-                 "needs_gpu": "NEEDS A GPU GRADER", "error": "ERROR"}[self.status]
+                 "needs_gpu": "NEEDS A GPU GRADER", "error": "ERROR",
+                 "integrity": "NOT GRADED (INTEGRITY)"}[self.status]
         return f"[gpukit check {self.check}: {label}] {self.message}".rstrip()
 
     def bundle(self) -> dict:

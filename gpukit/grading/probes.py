@@ -78,7 +78,7 @@ def install_cell_clock(*watched: str) -> CellClock:
     shell.events.register("pre_run_cell", clock.pre_run_cell)
     shell.events.register("post_run_cell", clock.post_run_cell)
     setattr(shell, CLOCK_ATTRIBUTE, clock)
-    _count_cuda_synchronize()
+    count_cuda_synchronize()
     return clock
 
 
@@ -88,7 +88,9 @@ def current_clock() -> CellClock | None:
     return getattr(get_ipython(), CLOCK_ATTRIBUTE, None)
 
 
-def _count_cuda_synchronize() -> None:
+def count_cuda_synchronize() -> None:
+    """Count torch.cuda.synchronize() calls from now on (once; the sandbox kernel calls this
+    before its integrity baseline, so the counting wrapper is the function it records)."""
     import torch
 
     if SYNC_COUNTER.installed or not torch.cuda.is_available():

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
+from gpukit.grading import integrity
 from gpukit.grading.outcome import FAILING, CheckFailed, CheckOutcome
 from gpukit.grading.probes import CellClock, current_clock
 
@@ -84,6 +85,9 @@ def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOut
         return CheckOutcome(name, "error", f"The grader's check file {test_file} is missing; "
                             "tell your instructor.")
     grader = Grader(lab, config, torch.cuda.is_available(), current_clock())
+    tampered = integrity.verify()
+    if tampered:
+        return _integrity_outcome(name, tampered, grader.gpu_available)
     plugin = _CheckPlugin(name, namespace, grader)
     # A check's own warnings or library log lines must not reach the cell's stderr, which
     # nbgrader would count as a failure.
@@ -92,8 +96,18 @@ def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOut
         warnings.simplefilter("ignore")
         pytest.main([*PYTEST_ARGS, "--rootdir", str(test_file.parent),
                      f"{test_file}::test_{name}"], plugins=[plugin])
+    tampered = integrity.verify()  # the check ran the student's functions: look again
+    if tampered:
+        return _integrity_outcome(name, tampered, grader.gpu_available)
     return plugin.outcome or CheckOutcome(name, "error", f"The grader has no check named "
                                           f"{name!r}; tell your instructor.")
+
+
+def _integrity_outcome(name: str, findings: list[str], gpu: bool) -> CheckOutcome:
+    shown = "; ".join(findings[:3]) + (f" (and {len(findings) - 3} more)"
+                                      if len(findings) > 3 else "")
+    return CheckOutcome(name, "integrity", "Not graded: your notebook changed the machinery the "
+                        f"grader relies on ({shown}). Remove that code and submit again.", gpu)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,135 @@
+"""Read the student's code, outside the kernel, for tampering with the grader.
+
+The integrity checks in the kernel (gpukit/grading/integrity.py) see what code *did*; this scan
+sees what it *says*, where the student's code cannot interfere: it runs in the grader's process
+on the rebuilt notebook, before anything executes. It flags code with no place in a lab answer:
+replacing IPython's machinery, the clock or torch.cuda's answers, registering event hooks,
+trace functions or import hooks, editing builtins or sys.modules, mocks, digging through the
+garbage collector or raw memory, and any reference to gpukit itself. A flagged submission is
+graded as usual and reported with status "integrity", naming the line, for the instructor to
+review. Code that hides its intent (exec of a built string) escapes a scan: THREAT_MODEL.md.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from nbformat.notebooknode import NotebookNode
+
+# Assigning or deleting these attributes replaces grading machinery.
+MACHINERY = {"showtraceback", "_showtraceback", "showsyntaxerror", "run_cell", "run_cell_async",
+             "run_code", "run_ast_nodes", "transform_cell", "excepthook", "displayhook",
+             "display_pub", "input_transformers_cleanup", "input_transformers_post",
+             "ast_transformers", "is_available", "device_count", "get_device_name",
+             "synchronize", "perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns",
+             "process_time", "__import__", "list_physical_devices"}
+# module.attribute = ... on these modules (time.time, builtins.print, ...).
+PROTECTED_MODULES = {"time", "builtins", "__builtins__", "sys", "torch", "cuda", "np", "numpy",
+                     "pytest", "math", "tf", "tensorflow"}
+# Calls that install hooks into the interpreter or inspect it from below.
+HOOK_CALLS = {"settrace", "setprofile", "addaudithook", "get_objects", "get_referrers",
+              "get_referents", "register"}
+FORBIDDEN_MODULES = {"gpukit", "ctypes", "unittest", "inspect"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    cell: str
+    line: int
+    what: str
+
+    def text(self) -> str:
+        return f"{self.what} (cell {self.cell}, line {self.line})"
+
+
+def scan_cells(cells: list[tuple[str, str]]) -> list[Finding]:
+    """Findings for ``(label, code)`` pairs: the student's answer cells and own cells."""
+    findings = []
+    for label, source in cells:
+        tree = _parse(source)
+        if tree is not None:
+            findings.extend(Finding(label, line, what) for line, what in _visit(tree))
+    return findings
+
+
+def student_code_cells(notebook: NotebookNode) -> list[tuple[str, str]]:
+    """The code the student wrote in a rebuilt notebook: answer cells and cells of their own."""
+    cells = []
+    for cell in notebook.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        own = str(cell.get("id", "")).startswith("student-extra-")
+        if cell.cell_type == "code" and (nbgrader.get("solution") or own):
+            cells.append((nbgrader.get("grade_id") or cell.get("id", "?"), cell.source))
+    return cells
+
+
+def _parse(source: str) -> ast.AST | None:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:  # magics (%timeit, !pip) become plain calls first
+        return ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return None  # the cell fails when it runs; nothing to scan
+
+
+def _visit(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) \
+                else [node.module or ""]
+            for name in names:
+                if name.split(".")[0] in FORBIDDEN_MODULES:
+                    found.append((line, f"imports {name}"))
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) \
+                else [node.target]
+            for target in targets:
+                what = _tampering_target(target)
+                if what:
+                    found.append((line, what))
+        elif isinstance(node, ast.Call):
+            what = _tampering_call(node)
+            if what:
+                found.append((line, what))
+        elif isinstance(node, ast.Name) and node.id in ("gpukit", "__builtins__"):
+            found.append((line, f"uses {node.id}"))
+    return sorted(set(found))
+
+
+def _tampering_target(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Attribute):
+        owner = _dotted(target.value)
+        if target.attr in MACHINERY:
+            return f"replaces {owner}.{target.attr}"
+        if owner.split(".")[-1] in PROTECTED_MODULES:
+            return f"replaces {owner}.{target.attr}"
+    if isinstance(target, ast.Subscript) and _dotted(target.value) in ("sys.modules",
+                                                                       "__builtins__"):
+        return f"edits {_dotted(target.value)}"
+    return None
+
+
+def _tampering_call(call: ast.Call) -> str | None:
+    name = _dotted(call.func)
+    last = name.split(".")[-1]
+    if last in ("setattr", "delattr") and len(call.args) >= 2 \
+            and isinstance(call.args[1], ast.Constant) and call.args[1].value in MACHINERY:
+        return f"replaces {call.args[1].value} with {last}()"
+    if last in HOOK_CALLS and (last != "register" or name.endswith("events.register")):
+        return f"calls {name}()"
+    if name.startswith(("sys.meta_path.", "sys.path_hooks.")):
+        return f"changes the import machinery ({name})"
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    if isinstance(node, ast.Call):
+        return f"{_dotted(node.func)}()"
+    return "…"

@@ -1,0 +1,114 @@
+"""Network and file isolation for a grading kernel, with Linux namespaces (no root needed).
+
+The kernel process enters a new network namespace (only a loopback interface, down: no
+network at all; the kernel talks to nbgrader over Unix sockets, which namespaces do not cut)
+and a new mount namespace in which
+
+* the course directory (and any path in ``read_only``) is mounted read-only: the hidden checks,
+  grading_config.py and the release stay readable, nothing can be changed;
+* ``hidden`` paths are covered: directories by an empty read-only tmpfs, files by /dev/null
+  (the gradebook, the other students' submissions, autograded notebooks and feedback);
+* the kernel's working directory (its own autograded folder) is put back, writable.
+
+An unprivileged user gets the same through a user namespace mapping only its own uid. When the
+platform refuses namespaces (some container runtimes, hardened kernels), :func:`isolate` raises
+:class:`IsolationUnavailable` with the reason and grading goes on without isolation.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+# statvfs flags -> mount flags: a read-only remount must repeat the locked flags it inherits.
+_KEPT_FLAGS = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
+               os.ST_NOATIME: MS_NOATIME, os.ST_NODIRATIME: MS_NODIRATIME,
+               os.ST_RELATIME: MS_RELATIME}
+O_PATH = getattr(os, "O_PATH", 0o10000000)
+
+
+class IsolationUnavailable(Exception):
+    """The platform refused a namespace or mount; the message says which and why."""
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                        ctypes.c_char_p]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise IsolationUnavailable(f"{what}: {os.strerror(error)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    encode = (lambda s: s.encode() if s is not None else None)
+    _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)),
+           f"mount {target}")
+
+
+def isolate(read_only: list[str], hidden: list[str], workdir: str) -> list[str]:
+    """Enter the namespaces and arrange the mounts; return what was done, in words.
+
+    Must run while the process has a single thread (a user namespace requires it).
+    """
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWNET | (CLONE_NEWUSER if os.geteuid() != 0 else 0)
+    _check(_libc.unshare(flags), "unshare (network and mount namespaces)")
+    if flags & CLONE_NEWUSER:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here leaks to the grader
+    done = ["no network"]
+
+    # Held open before anything covers it, to put the working directory back afterwards.
+    own = os.open(workdir, O_PATH | os.O_DIRECTORY)
+    try:
+        for path in _existing(read_only):
+            _mount(path, path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(path))
+            done.append(f"read-only {path}")
+        for path in _existing(hidden):
+            if os.path.isdir(path):
+                _cover(path, own if _inside(workdir, path) else None, workdir)
+            else:
+                _mount("/dev/null", path, None, MS_BIND)
+            done.append(f"hidden {path}")
+        os.chdir(workdir)
+    finally:
+        os.close(own)
+    return done
+
+
+def _existing(paths: list[str]) -> list[str]:
+    return [str(Path(p).resolve()) for p in dict.fromkeys(paths) if os.path.exists(p)]
+
+
+def _inside(path: str, directory: str) -> bool:
+    return Path(path).resolve().is_relative_to(Path(directory).resolve())
+
+
+def _kept_flags(path: str) -> int:
+    current = os.statvfs(path).f_flag
+    return sum(ms for st, ms in _KEPT_FLAGS.items() if current & st)
+
+
+def _cover(directory: str, workdir_fd: int | None, workdir: str) -> None:
+    """Cover a directory with an empty read-only tmpfs; put the working directory back in it."""
+    options = "size=64k,mode=755"
+    _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    if workdir_fd is not None:  # the working directory was opened before it was covered
+        os.makedirs(workdir, exist_ok=True)
+        _mount(f"/proc/self/fd/{workdir_fd}", workdir, None, MS_BIND)
+    # Read-only from here; the working directory is a mount of its own and stays writable.
+    _mount(None, directory, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, options)

@@ -1,0 +1,142 @@
+"""``python -m gpukit.sandbox.kernel -f CONNECTION_FILE``: a grading kernel and its supervisor.
+
+1. Enter the namespaces (isolation.py) while this process still has one thread.
+2. Fork. The child becomes the IPython kernel: it dies with its supervisor, takes the
+   integrity baseline (gpukit/grading/integrity.py) as the first cell starts, and serves
+   nbgrader over the connection file's (Unix) sockets.
+3. The parent supervises from outside the kernel, where student code cannot reach it: every
+   tenth of a second it measures the kernel's whole process tree and stops it past the memory
+   or process limit, saying why on the grader's log; it forwards at most LOG_LIMIT bytes of the
+   kernel's own stdout/stderr there (an fd-level flood must not fill the grader's memory); it
+   ignores SIGINT (nbgrader interrupts the kernel through the process group) and ends the
+   whole tree on SIGTERM or when the kernel exits.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+
+from gpukit.sandbox import processes
+from gpukit.sandbox.settings import SandboxSettings
+
+STOP_MARKER = "gpukit-sandbox: stopped the kernel:"
+NOTE_MARKER = "gpukit-sandbox:"
+LOG_LIMIT = 64 * 1024
+POLL_S = 0.1
+
+
+def main(argv: list[str]) -> int:
+    settings = SandboxSettings.from_env()
+    if settings.isolate:
+        _isolate(settings)
+    read_end, write_end = os.pipe()
+    kernel = os.fork()
+    if kernel == 0:
+        os.close(read_end)
+        os.dup2(write_end, 1)
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        _run_kernel(argv)
+        os._exit(0)
+    os.close(write_end)
+    return _supervise(kernel, read_end, settings)
+
+
+def _isolate(settings: SandboxSettings) -> None:
+    from gpukit.sandbox.isolation import IsolationUnavailable, isolate
+
+    try:
+        done = isolate(settings.read_only, settings.hidden, os.getcwd())
+    except (IsolationUnavailable, OSError) as error:
+        _log(f"{NOTE_MARKER} isolation unavailable, grading without it: {error}")
+        return
+    os.environ["GPUKIT_SANDBOX_APPLIED"] = "; ".join(done)
+
+
+# --------------------------------------------------------------------------------------------
+# The kernel (child).
+# --------------------------------------------------------------------------------------------
+
+
+def _run_kernel(argv: list[str]) -> None:
+    import resource
+
+    processes.die_with_parent()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no multi-GB core dumps
+    from ipykernel.kernelapp import IPKernelApp
+
+    # Import what the checks use before the student can: the baseline records the real ones.
+    from gpukit.grading import integrity
+    integrity.preload()
+    app = IPKernelApp.instance()
+    app.initialize(argv)
+    integrity.baseline_at_first_cell(app.shell)
+    app.start()
+
+
+# --------------------------------------------------------------------------------------------
+# The supervisor (parent).
+# --------------------------------------------------------------------------------------------
+
+
+def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: _end(kernel, 143))
+    try:
+        processes.become_subreaper()
+    except OSError as error:
+        _log(f"{NOTE_MARKER} cannot follow orphaned processes: {error}")
+    me, forwarded, limit_bytes = os.getpid(), 0, settings.memory_limit_mb * 1024 * 1024
+    while True:
+        readable, _, _ = select.select([kernel_output], [], [], POLL_S)
+        if readable:
+            chunk = os.read(kernel_output, 65536)
+            if chunk and forwarded < LOG_LIMIT:
+                os.write(2, chunk[:LOG_LIMIT - forwarded])
+            forwarded += len(chunk)
+        status = _reap_kernel(kernel)
+        if status is not None:
+            processes.kill_descendants(me)
+            return status
+        tree = processes.descendants(me)
+        if len(tree) > settings.process_limit:
+            _stop(kernel, f"more than {settings.process_limit} processes (process_limit); "
+                  "a loop that starts processes, or a fork bomb?")
+        used = sum(tree.values())
+        if used > limit_bytes:
+            _stop(kernel, f"it used {used / 2**20:.0f} MB of memory, more than "
+                  f"memory_limit_mb = {settings.memory_limit_mb}")
+
+
+def _reap_kernel(kernel: int) -> int | None:
+    """The kernel's exit code once it has exited; other children (orphans) are reaped too."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 1
+        if pid == 0:
+            return None
+        if pid == kernel:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _stop(kernel: int, reason: str) -> None:
+    _log(f"{STOP_MARKER} {reason}")
+    _end(kernel, 1)
+
+
+def _end(kernel: int, code: int) -> None:
+    processes.kill_descendants(os.getpid())
+    os._exit(code)
+
+
+def _log(line: str) -> None:
+    os.write(2, (line + "\n").encode())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

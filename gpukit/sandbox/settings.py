@@ -1,0 +1,40 @@
+"""The sandbox's settings, handed from nbgrader's configuration to the kernel launcher.
+
+nbgrader starts the kernel; gpukit does not. The settings therefore travel in one environment
+variable that the kernel inherits, written by nbgrader_settings.configure().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+VARIABLE = "GPUKIT_SANDBOX"
+# Extra read-only paths for the kernels of one `gpukit grade` run: the submissions and outputs.
+PROTECT_VARIABLE = "GPUKIT_SANDBOX_PROTECT"
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    memory_limit_mb: int = 6144
+    process_limit: int = 64
+    isolate: bool = True
+    course_root: str = ""
+    # Read-only inside the kernel (the course root is always among them).
+    read_only: list[str] = field(default_factory=list)
+    # Directories the kernel sees empty and files it sees as /dev/null (other students' work,
+    # the gradebook); the kernel's own working directory is put back, writable.
+    hidden: list[str] = field(default_factory=list)
+
+    def to_env(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> SandboxSettings:
+        raw = os.environ.get(VARIABLE)
+        settings = cls(**json.loads(raw)) if raw else cls(isolate=False)
+        extra = [p for p in os.environ.get(PROTECT_VARIABLE, "").split(os.pathsep) if p]
+        if extra:
+            settings = cls(**{**asdict(settings), "read_only": [*settings.read_only, *extra]})
+        return settings

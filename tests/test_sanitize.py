@@ -83,3 +83,26 @@ def test_edited_given_cell_is_restored(release, solution):
     rebuilt = rebuild(solution, release).notebook
     assert "EPOCHS = 5" in next(c for c in rebuilt.cells if c.id == "setup").source
     assert all(c.source != "EPOCHS = 1" for c in rebuilt.cells)
+
+
+def test_merged_answer_cells_are_split_at_the_marker(release, solution):
+    merged = copy.deepcopy(solution)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in merged.cells}
+    first, second = cells["keras_code"], cells["keras_train_code"]
+    first.source += "\n\n" + second.source
+    merged.cells.remove(second)
+    result = rebuild(merged, release)
+    assert answers(result.notebook) == answers(solution)
+    assert result.split_cells == 1 and not result.missing
+
+
+def test_a_marker_inside_a_metadata_stripped_cell_splits_it_too(release, solution):
+    from tests.test_sanitize import strip_metadata
+
+    merged = strip_metadata(solution)
+    answer_cells = [c for c in merged.cells if "gpukit:answer=gpu_code" in c.source
+                    or "gpukit:answer=environment_code" in c.source]
+    answer_cells[0].source += "\n" + answer_cells[1].source
+    merged.cells.remove(answer_cells[1])
+    result = rebuild(merged, release)
+    assert answers(result.notebook) == answers(solution)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.autograde import autograde_student, notebook_stem, submit
-from gpukit.course.grades import read_grades
+from gpukit.course.grades import hold_for_review, read_grades
 from gpukit.course.layout import CourseLayout, files_of
 from gpukit.course.nbgrader_steps import NbgraderTimeout
 from gpukit.course.records import STATUSES, SubmissionRecord, build_record
@@ -34,7 +34,7 @@ from gpukit.course.sanitize import rebuild
 from gpukit.course.scan import scan_cells, student_code_cells
 from gpukit.errors import GpukitError, NbgraderError
 from gpukit.sandbox import processes
-from gpukit.sandbox.kernel import STOP_MARKER
+from gpukit.sandbox.kernel import PEAK_MARKER, STOP_MARKER
 from gpukit.sandbox.settings import PROTECT_VARIABLE
 
 
@@ -134,7 +134,7 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
     rebuilt = rebuild(notebook, release)
     try:
         submit(course, lab, student, rebuilt.notebook)
-        autograde_student(course, lab, student)
+        log = autograde_student(course, lab, student)
     except NbgraderTimeout:
         limits = course.course
         return SubmissionRecord(student, lab.name, "timeout",
@@ -144,11 +144,14 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
                                 "and check your loops.")
     except NbgraderError as error:
         return SubmissionRecord(student, lab.name, "error", _failure_message(error))
+    findings = scan_cells(student_code_cells(rebuilt.notebook))
+    if findings:  # checks may have passed on a tampered kernel: no points until reviewed
+        hold_for_review(course.root, lab, notebook_stem(lab), student)
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
     autograded = CourseLayout(course.root).autograded(student, lab)
     record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
+    record.kernel_peak = _kernel_peak(log)
     notes = [n for n in (submission.note, rebuilt.summary()) if n]
-    findings = scan_cells(student_code_cells(rebuilt.notebook))
     affected = [c.check for c in record.checks if c.status == "integrity"]
     if affected or findings:
         record.status = "integrity"
@@ -158,11 +161,18 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
                            + ", ".join(affected))
         if findings:
             reasons.append("code that tampers with the grader: "
-                           + "; ".join(f.text() for f in findings))
-        record.message = "; ".join([*reasons, "an instructor will review this submission"])
+                           + "; ".join(f.text() for f in findings)
+                           + "; every check scores 0 until an instructor reviews it")
+        record.message = "; ".join(reasons)
     elif notes:
         record.message = f"autograded; {'; '.join(notes)}"
     return record
+
+
+def _kernel_peak(log: str) -> str:
+    """The sandbox supervisor's report of the kernel's peak memory and processes, if any."""
+    return next((line.split(PEAK_MARKER, 1)[1].strip() for line in log.splitlines()
+                 if PEAK_MARKER in line), "")
 
 
 def _failure_message(error: NbgraderError) -> str:

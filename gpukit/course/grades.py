@@ -13,7 +13,9 @@ from gpukit.config import Lab
 @dataclass(frozen=True)
 class CellGrade:
     grade_id: str
-    auto_score: float | None  # None: not scored automatically (a written answer to grade by hand)
+    # The check's score: nbgrader's automatic one, unless a manual score overrides it (see
+    # hold_for_review). None: not scored automatically (a written answer graded by hand).
+    auto_score: float | None
     max_score: float
     written: bool  # a markdown answer cell, graded by hand
 
@@ -48,6 +50,23 @@ def read_grades(root: Path, lab: Lab, notebook: str) -> dict[str, SubmissionGrad
                 grades[student] = SubmissionGrades(student, {})
                 continue
             grades[student] = SubmissionGrades(student, {
-                g.name: CellGrade(g.name, g.auto_score, g.max_score, g.cell.cell_type == "markdown")
+                g.name: CellGrade(g.name, g.score if g.auto_score is not None else None,
+                                  g.max_score, g.cell.cell_type == "markdown")
                 for g in nb.grades})
     return grades
+
+
+def hold_for_review(root: Path, lab: Lab, notebook: str, student: str) -> None:
+    """Score every automatically graded cell of a submission 0 until an instructor looks.
+
+    The override is a manual score in nbgrader's gradebook, flagged as needing manual grading:
+    formgrader shows it, and the instructor restores the automatic score there (or with
+    ``gpukit``-free nbgrader tools) if the flag was wrong. The automatic scores are kept.
+    """
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(notebook, lab.name, student)
+        for grade in nb.grades:
+            if grade.auto_score is not None and grade.cell.cell_type == "code":
+                grade.manual_score = 0.0
+                grade.needs_manual_grade = True
+        gb.db.commit()

@@ -58,6 +58,7 @@ class SubmissionRecord:
     manual_max: float = 0.0
     checks: list[CheckRecord] = field(default_factory=list)
     written: list[WrittenRecord] = field(default_factory=list)
+    kernel_peak: str = ""  # the grading kernel's peak memory and processes (sandbox supervisor)
 
     @property
     def needs_gpu_regrade(self) -> list[str]:

@@ -116,7 +116,7 @@ def _split_merged(cells: list[NotebookNode], result: Rebuilt) -> list[NotebookNo
             split.append(cell)
             continue
         result.split_cells += 1
-        for begin, end in zip([0, *starts], [*starts, len(lines)]):
+        for begin, end in zip([0, *starts], [*starts, len(lines)], strict=True):
             part = copy.deepcopy(cell)
             part.source = "".join(lines[begin:end]).rstrip("\n")
             if begin:  # the first part keeps the cell's metadata, the others are plain cells

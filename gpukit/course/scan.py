@@ -31,6 +31,9 @@ PROTECTED_MODULES = {"time", "builtins", "__builtins__", "sys", "torch", "cuda",
 HOOK_CALLS = {"settrace", "setprofile", "addaudithook", "get_objects", "get_referrers",
               "get_referents", "register"}
 FORBIDDEN_MODULES = {"gpukit", "ctypes", "unittest", "inspect"}
+# Lists of machinery that grow by calls (x.ast_transformers.append(...)).
+MACHINERY_LISTS = {"input_transformers_cleanup", "input_transformers_post", "ast_transformers",
+                   "meta_path", "path_hooks"}
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,8 @@ def _tampering_target(target: ast.AST) -> str | None:
             return f"replaces {owner}.{target.attr}"
         if owner.split(".")[-1] in PROTECTED_MODULES:
             return f"replaces {owner}.{target.attr}"
-    if isinstance(target, ast.Subscript) and _dotted(target.value) in ("sys.modules",
-                                                                       "__builtins__"):
+    if isinstance(target, ast.Subscript) and \
+            _dotted(target.value).split(".")[-1] in ("modules", "__builtins__"):
         return f"edits {_dotted(target.value)}"
     return None
 
@@ -120,8 +123,8 @@ def _tampering_call(call: ast.Call) -> str | None:
         return f"replaces {call.args[1].value} with {last}()"
     if last in HOOK_CALLS and (last != "register" or name.endswith("events.register")):
         return f"calls {name}()"
-    if name.startswith(("sys.meta_path.", "sys.path_hooks.")):
-        return f"changes the import machinery ({name})"
+    if MACHINERY_LISTS.intersection(name.split(".")[:-1]):
+        return f"changes {name.rsplit('.', 1)[0]}"
     return None
 
 

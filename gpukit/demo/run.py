@@ -1,4 +1,4 @@
-"""The demo class: release the course, grade a few sample submissions with nbgrader, print grades.
+"""The demo class: release the course, grade a few sample submissions as `gpukit grade` does.
 
 It runs in a scratch course directory (``demo-class/`` by default) so the instructor's own
 gradebook never sees the demo students.
@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.autograde import autograde_notebooks
-from gpukit.course.grades import SubmissionGrades
+from gpukit.course.grade import grade_directory, summary
 from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
+from gpukit.course.records import SubmissionRecord
 from gpukit.course.release import release_course
 from gpukit.notebooks.edits import apply_edits_file
 
@@ -36,22 +36,20 @@ config = dataclasses.replace(_course, data_dir={data_dir!r})
 @dataclass(frozen=True)
 class DemoSubmission:
     student: str
-    description: str
     notebook: nbformat.NotebookNode
 
 
 def demo_submissions(course_root: Path, lab: Lab) -> list[DemoSubmission]:
-    """The reference solution, the untouched release, and each *.edits variant of the solution."""
+    """The reference solution, the untouched release, and each variant of the solution in
+    ``submissions/<lab template>/*.edits``."""
     layout = CourseLayout(course_root)
     solution = nbformat.read(layout.solution(lab), as_version=4)
     submissions = [
-        DemoSubmission("reference-solution", "the reference solution", solution),
-        DemoSubmission("untouched-release", "the release as students get it",
-                       nbformat.read(layout.release(lab), as_version=4)),
+        DemoSubmission("reference-solution", solution),
+        DemoSubmission("untouched-release", nbformat.read(layout.release(lab), as_version=4)),
     ]
-    for path in sorted(SUBMISSIONS_DIR.glob("*.edits")):
-        first_line = path.read_text().splitlines()[0].lstrip("# ")
-        submissions.append(DemoSubmission(path.stem, first_line, apply_edits_file(solution, path)))
+    for path in sorted((SUBMISSIONS_DIR / lab.template).glob("*.edits")):
+        submissions.append(DemoSubmission(path.stem, apply_edits_file(solution, path)))
     return submissions
 
 
@@ -71,43 +69,41 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
 
 
 def grade_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True
-                     ) -> dict[str, dict[str, SubmissionGrades]]:
-    """Autograde every demo submission of every (released) lab; grades per lab per student."""
+                     ) -> dict[str, tuple[list[SubmissionRecord], Path]]:
+    """Grade every demo submission of every (released) lab with `gpukit grade`'s own path;
+    per lab, the records and the folder the outputs went to."""
     demo = prepare_demo_course(loaded, workdir.resolve())
-    return {
-        lab.name: autograde_notebooks(
-            demo, lab, {s.student: s.notebook for s in demo_submissions(loaded.root, lab)},
-            progress=progress)
-        for lab in demo.course.assignments
-    }
+    results = {}
+    for lab in demo.course.assignments:
+        folder = demo.root / "demo-submissions" / lab.name
+        folder.mkdir(parents=True)
+        for submission in demo_submissions(loaded.root, lab):
+            nbformat.write(submission.notebook, str(folder / f"{submission.student}.ipynb"))
+        output = demo.root / "graded" / lab.name
+        results[lab.name] = (grade_directory(demo, lab, folder, output, progress=progress),
+                             output)
+    return results
 
 
-def format_grades(lab: str, grades: dict[str, SubmissionGrades]) -> str:
-    """A plain-text table: one row per student, one column per autograded cell."""
-    students = sorted(grades)
-    reference = max(grades.values(), key=lambda sub: len(sub.cells), default=None)
-    cell_ids = [g for g, cell in reference.cells.items() if not cell.written] if reference else []
-    header = ["student", *cell_ids, "auto total"]
-    rows = [header]
-    for student in students:
-        sub = grades[student]
-        scores = [_score(sub.cells[c].auto_score if c in sub.cells else None) for c in cell_ids]
-        rows.append([student, *scores, f"{sub.auto_score:g}/{sub.auto_max:g}"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+def format_grades(lab: str, records: list[SubmissionRecord]) -> str:
+    """A plain-text table: one row per student, one column per autograded check."""
+    checks = next(([c.check for c in r.checks] for r in records if r.checks), [])
+    rows = [["student", "status", *checks, "auto total"]]
+    for record in sorted(records, key=lambda r: r.student):
+        points = {c.check: f"{c.points:g}" for c in record.checks}
+        rows.append([record.student, record.status, *(points.get(c, "-") for c in checks),
+                     f"{record.score:g}/{record.max_score:g}" if record.checks else "-"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"== {lab} (autograded points; written answers are graded by hand) =="]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
 
 
-def _score(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
 def run_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True) -> int:
     """`gpukit demo`: release the course, grade the demo class, print the grades."""
     release_course(loaded, progress=progress)
-    results = grade_demo_class(loaded, workdir, progress=progress)
-    for lab, grades in results.items():
-        print(format_grades(lab, grades))
+    for lab, (records, output) in grade_demo_class(loaded, workdir, progress=progress).items():
+        print(format_grades(lab, records))
+        print(summary(records, output))
     print(f"\nThe demo course (submissions, autograded notebooks, gradebook.db) is in {workdir}.")
     return 0

@@ -51,9 +51,12 @@ def _check(result: int, what: str) -> None:
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int,
            data: str | None = None) -> None:
-    encode = (lambda s: s.encode() if s is not None else None)
-    _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)),
+    _check(_libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)),
            f"mount {target}")
+
+
+def _bytes(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
 
 
 def isolate(read_only: list[str], hidden: list[str], workdir: str) -> list[str]:

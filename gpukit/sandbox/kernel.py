@@ -18,11 +18,13 @@ import os
 import select
 import signal
 import sys
+from dataclasses import dataclass
 
 from gpukit.sandbox import processes
 from gpukit.sandbox.settings import SandboxSettings
 
 STOP_MARKER = "gpukit-sandbox: stopped the kernel:"
+PEAK_MARKER = "gpukit-sandbox: the kernel used at most"
 NOTE_MARKER = "gpukit-sandbox:"
 LOG_LIMIT = 64 * 1024
 POLL_S = 0.1
@@ -90,6 +92,7 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
     except OSError as error:
         _log(f"{NOTE_MARKER} cannot follow orphaned processes: {error}")
     me, forwarded, limit_bytes = os.getpid(), 0, settings.memory_limit_mb * 1024 * 1024
+    peak = Peak()
     while True:
         readable, _, _ = select.select([kernel_output], [], [], POLL_S)
         if readable:
@@ -100,15 +103,34 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
         status = _reap_kernel(kernel)
         if status is not None:
             processes.kill_descendants(me)
+            _log(peak.line())
             return status
         tree = processes.descendants(me)
+        used = sum(processes.memory_bytes(pid, resident) for pid, resident in tree.items())
+        peak.update(used, len(tree))
         if len(tree) > settings.process_limit:
-            _stop(kernel, f"more than {settings.process_limit} processes (process_limit); "
-                  "a loop that starts processes, or a fork bomb?")
-        used = sum(tree.values())
+            _stop(kernel, f"it ran more than {settings.process_limit} processes at once "
+                  f"(process_limit = {settings.process_limit})")
         if used > limit_bytes:
             _stop(kernel, f"it used {used / 2**20:.0f} MB of memory, more than "
                   f"memory_limit_mb = {settings.memory_limit_mb}")
+
+
+@dataclass
+class Peak:
+    """The most memory and processes the kernel's tree used, reported when it ends (what an
+    instructor needs to set memory_limit_mb and process_limit)."""
+
+    memory_bytes: int = 0
+    processes: int = 0
+
+    def update(self, memory_bytes: int, processes: int) -> None:
+        self.memory_bytes = max(self.memory_bytes, memory_bytes)
+        self.processes = max(self.processes, processes)
+
+    def line(self) -> str:
+        return (f"{PEAK_MARKER} {self.memory_bytes / 2**20:.0f} MB of memory, "
+                f"{self.processes} processes")
 
 
 def _reap_kernel(kernel: int) -> int | None:

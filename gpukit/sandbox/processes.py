@@ -45,8 +45,26 @@ def _stat(pid: str) -> tuple[int, int] | None:
     return int(fields[1]), int(fields[21])
 
 
+def memory_bytes(pid: int, resident: int) -> int:
+    """A process's proportional set size: its own pages, plus its share of pages it shares.
+
+    Forked processes (DataLoader workers, a fork bomb) share their parent's pages copy-on-write;
+    adding up resident sizes would count those pages once per process. Falls back to the
+    resident size where smaps_rollup is missing (kernels before 4.14) or unreadable.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resident
+
+
 def descendants(root: int) -> dict[int, int]:
-    """Every process below ``root``: pid -> resident bytes."""
+    """Every process below ``root``: pid -> resident bytes (see memory_bytes for the fair
+    share of memory)."""
     parents: dict[int, int] = {}
     resident: dict[int, int] = {}
     for entry in os.listdir("/proc"):

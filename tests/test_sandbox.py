@@ -1,0 +1,168 @@
+"""The sandbox kernel, started by the real jupyter_client as nbgrader starts it.
+
+Each test runs a few statements in a real gpukit-sandbox kernel (no TensorFlow: seconds, not
+minutes) and looks at what the kernel could do, or what its supervisor did to it. Isolation
+needs Linux namespaces; where the platform refuses them the isolation tests are skipped with the
+reason, and the rest still run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import KernelManager
+
+from gpukit.sandbox import kernelspec
+from gpukit.sandbox.settings import VARIABLE, SandboxSettings
+
+
+class Kernel:
+    """A started sandbox kernel; ``run(code)`` returns its stdout, errors and the kernel's log."""
+
+    def __init__(self, course: Path, workdir: Path, settings: SandboxSettings, log: Path):
+        kernelspec.install(course)
+        os.environ[VARIABLE] = settings.to_env()
+        sockets = Path(tempfile.mkdtemp(prefix="gpukit-test-"))
+        self.log = log
+        self.manager = KernelManager(kernel_name=kernelspec.KERNEL_NAME, transport="ipc",
+                                     ip=str(sockets / "k"))
+        with log.open("w") as handle:  # the supervisor writes the kernel's log to stderr
+            self.manager.start_kernel(cwd=str(workdir), stderr=handle, stdout=handle)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code: str, timeout: float = 60) -> tuple[str, list[str]]:
+        out, errors = [], []
+
+        def hook(message):
+            content = message["content"]
+            if message["msg_type"] == "stream":
+                out.append(content["text"])
+            elif message["msg_type"] == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+
+        self.client.execute_interactive(code, timeout=timeout, output_hook=hook)
+        return "".join(out), errors
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        if self.manager.is_alive():
+            self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def course(tmp_path):
+    root = tmp_path / "course"
+    workdir = root / "autograded" / "alice" / "lab"
+    workdir.mkdir(parents=True)
+    (root / "autograder").mkdir()
+    (root / "autograder" / "test_lab.py").write_text("def test_x():\n    pass\n")
+    (root / "submitted" / "bob").mkdir(parents=True)
+    (root / "submitted" / "bob" / "lab.ipynb").write_text("{}")
+    (root / "autograded" / "bob").mkdir()
+    (root / "gradebook.db").write_bytes(b"SQLite format 3\0")
+    return root
+
+
+@pytest.fixture
+def start(course, tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_PATH", "")
+    monkeypatch.delenv(VARIABLE, raising=False)
+    kernels = []
+
+    def start(**settings) -> Kernel:
+        defaults = dict(course_root=str(course), read_only=[str(course)],
+                        hidden=[str(course / n) for n in ("gradebook.db", "submitted",
+                                                          "autograded", "feedback")])
+        kernel = Kernel(course, course / "autograded" / "alice" / "lab",
+                        SandboxSettings(**{**defaults, **settings}), tmp_path / "kernel.log")
+        kernels.append(kernel)
+        return kernel
+
+    yield start
+    for kernel in kernels:
+        kernel.close()
+
+
+def isolated(kernel: Kernel) -> None:
+    out, _ = kernel.run("import os; print(os.environ.get('GPUKIT_SANDBOX_APPLIED', ''))")
+    if "no network" not in out:
+        pytest.skip(f"namespaces refused on this platform: {kernel.log.read_text()[-300:]}")
+
+
+def test_the_course_is_read_only_and_other_students_hidden(start, course):
+    kernel = start()
+    isolated(kernel)
+    out, errors = kernel.run(
+        "import os, pathlib\n"
+        f"root = pathlib.Path({str(course)!r})\n"
+        "print(sorted(os.listdir(root / 'submitted')), sorted(os.listdir(root / 'autograded')))\n"
+        "print(len((root / 'gradebook.db').read_bytes()))\n"
+        "pathlib.Path('mine.txt').write_text('ok')\n"
+        "print((root / 'autograder' / 'test_lab.py').read_text().splitlines()[0])\n"
+        "(root / 'autograder' / 'test_lab.py').write_text('')\n")
+    assert out.splitlines() == ["[] ['alice']", "0", "def test_x():"]
+    assert errors == ["OSError: [Errno 30] Read-only file system: "
+                      f"'{course / 'autograder' / 'test_lab.py'}'"]
+    assert (course / "autograded" / "alice" / "lab" / "mine.txt").read_text() == "ok"
+    assert (course / "autograder" / "test_lab.py").read_text().startswith("def test_x")
+    assert (course / "gradebook.db").read_bytes() == b"SQLite format 3\0"
+
+
+def test_there_is_no_network(start):
+    kernel = start()
+    isolated(kernel)
+    out, _ = kernel.run("import socket; print([name for _, name in socket.if_nameindex()])\n"
+                        "s = socket.socket(); s.settimeout(2)\n"
+                        "print(s.connect_ex(('127.0.0.1', 22)) != 0)")
+    assert out.splitlines() == ["['lo']", "True"]
+
+
+def test_without_isolation_the_course_stays_writable(start, course):
+    kernel = start(isolate=False)
+    out, errors = kernel.run("import os; print(os.environ.get('GPUKIT_SANDBOX_APPLIED'))\n"
+                             f"open({str(course / 'gradebook.db')!r}, 'ab').write(b'x')")
+    assert (out.strip(), errors) == ("None", [])
+    assert (course / "gradebook.db").read_bytes().endswith(b"x")
+
+
+def test_the_supervisor_stops_a_kernel_past_the_process_limit(start):
+    kernel = start(isolate=False, process_limit=8)
+    with contextlib.suppress(Exception):  # the kernel dies under the running cell
+        kernel.run("import os, time\n"
+                   "for _ in range(20):\n"
+                   "    if os.fork() == 0:\n"
+                   "        time.sleep(30); os._exit(0)\n"
+                   "time.sleep(30)", timeout=20)
+    assert not kernel.manager.is_alive()
+    assert "stopped the kernel: it ran more than 8 processes" in kernel.log.read_text()
+
+
+def test_the_supervisor_stops_a_kernel_past_the_memory_limit(start):
+    kernel = start(isolate=False, memory_limit_mb=1500)
+    with contextlib.suppress(Exception):
+        kernel.run("import numpy as np, time\n"
+                   "hoard = [np.ones(16 << 20) for _ in range(28)]\n"  # 128 MB each, 3.5 GB
+                   "time.sleep(30)", timeout=20)
+    assert not kernel.manager.is_alive()
+    assert "stopped the kernel: it used" in kernel.log.read_text()
+    assert "more than memory_limit_mb = 1500" in kernel.log.read_text()
+
+
+def test_the_integrity_baseline_sees_tampering_but_not_normal_work(start):
+    kernel = start(isolate=False)
+    out, _ = kernel.run("from gpukit.grading import integrity\n"
+                        "import torch, time\n"
+                        "x = torch.ones(3).sum(); time.sleep(0.01)\n"
+                        "print(integrity.verify())")
+    assert out.strip() == "[]"
+    out, _ = kernel.run("time.perf_counter = lambda: 0.0\n"
+                        "get_ipython().events.register('post_run_cell', lambda result: None)\n"
+                        "print(integrity.verify())")
+    assert "time.perf_counter was replaced or deleted" in out
+    assert "a post_run_cell event hook defined in the notebook was registered" in out

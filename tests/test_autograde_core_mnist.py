@@ -48,7 +48,9 @@ EXPECTED = {
     "fabricated-timings": {**FULL, "timing": 0},
     "empty-written-answers": FULL,
     "tf-warnings-on-stderr": FULL,
+    "hides-its-errors": ZERO,  # tampering: held at zero for review (see test_grade_corpus.py)
 }
+STATUS = {"hides-its-errors": "integrity"}  # every other submission: "graded"
 
 # What the student reads for a failed check: one sentence naming the problem. Where the visible
 # self-check already catches the mistake, its message is the one the student sees.
@@ -102,7 +104,7 @@ def graded(released_course, mnist_data_dir, tmp_path_factory):
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_each_check_scores_as_expected(graded, student):
     row = graded["rows"][student]
-    assert row["status"] == "graded"
+    assert row["status"] == STATUS.get(student, "graded")
     assert {check: float(row[check]) for check in FULL} == EXPECTED[student]
     assert float(row["score"]) == sum(EXPECTED[student].values())
     assert float(row["max_score"]) == sum(FULL.values())
@@ -160,7 +162,7 @@ def test_submissions_are_not_modified(graded):
 
 
 def test_summary_names_each_problem(graded):
-    assert f"{len(EXPECTED)} submissions: {len(EXPECTED)} graded, 0 not graded" \
+    assert f"{len(EXPECTED)} submissions: {len(EXPECTED) - 1} graded, 1 integrity." \
         in graded["stdout"]
     assert "lost points on: torch_placement" in graded["stdout"]
 

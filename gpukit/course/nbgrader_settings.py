@@ -7,7 +7,9 @@ second file to keep in step.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -95,10 +97,14 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     c.LimitedExecute.kernel_name = kernelspec.KERNEL_NAME
     c.KernelManager.transport = "ipc"
     # Unix socket paths must be absolute (nbgrader and the kernel have different working
-    # directories), short (108 bytes at most) and writable by the kernel: not the course.
-    sockets = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}"
-    sockets.mkdir(mode=0o700, exist_ok=True)
-    c.KernelManager.ip = str(sockets / "kernel")
+    # directories), short (108 bytes at most) and writable by the kernel: not the course. One
+    # directory per nbgrader process: jupyter_client numbers ipc sockets by looking for free
+    # file names, which races when two gradings run at once (seen: "Invalid Signature").
+    base = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    sockets = tempfile.mkdtemp(prefix="k", dir=base)
+    atexit.register(shutil.rmtree, sockets, ignore_errors=True)
+    c.KernelManager.ip = os.path.join(sockets, "kernel")
     settings = SandboxSettings(
         memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
         isolate=course.sandbox, course_root=str(root),

@@ -4,7 +4,7 @@ Every field is described in gpukit/config.py; `gpukit config` prints them all wi
 values. After editing, run `gpukit release` to render and release the notebooks again.
 """
 
-from gpukit.config import Course, MnistLab, MnistPoints
+from gpukit.config import Course, GpuBasicsLab, GpuBasicsPoints, MnistLab, MnistPoints
 
 config = Course(
     course_id="gpu-training",
@@ -21,6 +21,11 @@ config = Course(
             keras_accuracy_threshold=0.97,
             torch_accuracy_threshold=0.97,
             points=MnistPoints(),  # e.g. MnistPoints(keras_accuracy=6) to reweigh a check
+        ),
+        GpuBasicsLab(
+            name="lab2_gpu_basics",
+            memory_tensor_mb=15,  # the tensor measure_allocation() creates, in MB
+            points=GpuBasicsPoints(),  # e.g. GpuBasicsPoints(forward_on=4) to reweigh a check
         ),
     ],
 )

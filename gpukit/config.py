@@ -13,6 +13,7 @@ import dataclasses
 import os
 import re
 import runpy
+import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -143,7 +144,63 @@ class MnistLab:
         }
 
 
-Lab = MnistLab  # grows into a Union as labs are added
+@dataclass(frozen=True)
+class GpuBasicsPoints:
+    """Points of each graded cell of the PyTorch-on-GPU basics lab (grade ids in the notebook)."""
+
+    cuda_status: float = setting(2, help="cuda_status() reports what torch.cuda sees (checked "
+                                 "on a CPU grader too, with torch.cuda reporting two GPUs).",
+                                 rule=non_negative)
+    device: float = setting(1, help="`device` is CUDA exactly when CUDA is available.",
+                            rule=non_negative)
+    move_batch: float = setting(2, help="move_batch() returns every tensor of a batch moved to "
+                                "`device` (checked on a CPU grader too).", rule=non_negative)
+    forward_on: float = setting(3, help="forward_on() runs the model with its parameters and "
+                                "input on `device`, without gradients, and returns the output "
+                                "on the CPU (checked on a CPU grader too).", rule=non_negative)
+    tensor_megabytes: float = setting(2, help="tensor_megabytes() gives a tensor's size, "
+                                      "checked on the grader's own tensors of several dtypes.",
+                                      rule=non_negative)
+    measure_allocation: float = setting(1, help="measure_allocation() on a CPU device: the "
+                                        "tensor's size, and no CUDA statistics for it.",
+                                        rule=non_negative)
+    gpu_memory: float = setting(2, help="measure_allocation() on the GPU reports what the "
+                                "grader measures, frees its tensor and empties the cache "
+                                "(GPU-only check: see gpu_policy).", rule=non_negative)
+    q_same_device: float = setting(2, help="Written: model and inputs on one device (graded "
+                                   "by hand).", rule=non_negative)
+    q_empty_cache: float = setting(2, help="Written: what empty_cache() frees and does not "
+                                   "(graded by hand).", rule=non_negative)
+
+    def total(self) -> float:
+        return sum(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+@dataclass(frozen=True)
+class GpuBasicsLab:
+    """Lab 2: PyTorch on the GPU (device choice, .to(device), forward pass, GPU memory)."""
+
+    template: ClassVar[str] = "gpu_basics"
+
+    name: str = setting("lab2_gpu_basics", help="Assignment id in nbgrader (folder name under "
+                        "source/, release/, submitted/).", rule=identifier)
+    memory_tensor_mb: int = setting(
+        15, help="Size in MB (1 MB = 2**20 bytes) of the float32 tensor measure_allocation() "
+        "creates, in the notebook and in the grader's memory checks. Above 10 MB, the CUDA "
+        "caching allocator reserves whole multiples of 2 MB, so an odd size shows reserved "
+        "memory exceeding allocated memory.", rule=positive)
+    points: GpuBasicsPoints = setting(default_factory=GpuBasicsPoints,
+                                      help="Points of each graded cell.")
+
+    def template_params(self) -> dict[str, Any]:
+        return {
+            "assignment": self.name,
+            "memory_mb": self.memory_tensor_mb,
+            "points": self.points,
+        }
+
+
+Lab = MnistLab | GpuBasicsLab  # one member per lab type
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +309,8 @@ def _check_type(value: Any, hint: Any, where: str) -> None:
 def _accepted_types(hint: Any) -> tuple[type, ...]:
     if hint is float:
         return (int, float)  # 2 points is as good as 2.0
-    if typing.get_origin(hint) is typing.Union:
+    # Optional[X] and Union[X, Y] are typing.Union; X | Y (Python 3.10+) is types.UnionType.
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return tuple(a for arg in typing.get_args(hint) for a in _accepted_types(arg))
     return (hint,)
 

@@ -91,7 +91,8 @@ def graded(released_course, mnist_data_dir, tmp_path_factory):
     output = work / "results"
     done = subprocess.run(
         [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output", str(output),
-         "--no-progress"], cwd=course.root, capture_output=True, text=True, timeout=1800,
+         "--no-progress", "--assignment", "lab1_mnist"], cwd=course.root, capture_output=True,
+        text=True, timeout=1800,
         env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
     assert done.returncode == 0, done.stdout + done.stderr
     with (output / "grades.csv").open() as handle:
@@ -194,7 +195,8 @@ def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
                 submissions / "alice.ipynb")
     done = subprocess.run(
         [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output",
-         str(work / "out"), "--no-progress"], cwd=course_dir, capture_output=True, text=True,
+         str(work / "out"), "--no-progress", "--assignment", "lab1_mnist"], cwd=course_dir,
+        capture_output=True, text=True,
         timeout=900, env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
     assert done.returncode == 0, done.stdout + done.stderr
     with (work / "out" / "grades.csv").open() as handle:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from gpukit.config import Course, MnistLab, MnistPoints, explain, load_config
+from gpukit.config import (
+    Course,
+    GpuBasicsLab,
+    GpuBasicsPoints,
+    MnistLab,
+    MnistPoints,
+    _accepted_types,
+    explain,
+    load_config,
+)
 from gpukit.errors import ConfigError
 from tests.conftest import REPO
 
@@ -111,3 +120,43 @@ def test_every_field_is_explained():
     assert any(line.startswith("gpu_policy = 'prefer': require:") for line in lines)
     assert any("assignments[0].points.q_relu = 2" in line for line in lines)
     assert all(": " in line and not line.endswith(": ") for line in lines)
+
+
+GPU_PREAMBLE = "from gpukit.config import GpuBasicsLab, GpuBasicsPoints"
+
+
+def test_labs_of_different_types_share_one_course(write_config):
+    loaded = load_config(write_config(
+        'course_id="c1", assignments=[MnistLab(), GpuBasicsLab(memory_tensor_mb=8, '
+        'points=GpuBasicsPoints(forward_on=4))]', preamble=GPU_PREAMBLE))
+    mnist, gpu = loaded.course.assignments
+    assert (mnist.template, gpu.template) == ("core_mnist", "gpu_basics")
+    assert gpu.name == "lab2_gpu_basics" and gpu.memory_tensor_mb == 8
+    assert gpu.points.total() == GpuBasicsPoints().total() + 1
+
+
+@pytest.mark.parametrize(("arguments", "needle"), [
+    ('course_id="c1", assignments=[MnistLab(), "lab2"]',
+     "assignments[1] must be MnistLab or GpuBasicsLab, got 'lab2' (str)"),
+    ('course_id="c1", assignments=[GpuBasicsLab(memory_tensor_mb=0)]',
+     "assignments[0].memory_tensor_mb = 0 is invalid"),
+    ('course_id="c1", assignments=[GpuBasicsLab(memory_tensor_mb=1.5)]',
+     "assignments[0].memory_tensor_mb must be int"),
+    ('course_id="c1", assignments=[GpuBasicsLab(points=GpuBasicsPoints(gpu_memory=-1))]',
+     "assignments[0].points.gpu_memory = -1 is invalid"),
+    ('course_id="c1", assignments=[MnistLab(name="x"), GpuBasicsLab(name="x")]',
+     "is used twice"),
+])
+def test_gpu_basics_lab_is_validated(write_config, arguments, needle):
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(arguments, preamble=GPU_PREAMBLE))
+    assert needle in str(error.value)
+
+
+def test_both_union_spellings_are_accepted():
+    import typing
+
+    assert _accepted_types(MnistLab | GpuBasicsLab) == (MnistLab, GpuBasicsLab)
+    union = typing.Union[MnistLab, GpuBasicsLab]  # noqa: UP007  (the older spelling, on purpose)
+    assert _accepted_types(union) == (MnistLab, GpuBasicsLab)
+    assert _accepted_types(typing.Optional[float]) == (int, float, type(None))  # noqa: UP045

@@ -15,28 +15,14 @@ import math
 import os
 import platform
 import sys
-from contextlib import contextmanager
-from unittest import mock
 
 import numpy as np
-import pytest
 import torch
 
 from gpukit.data import load_mnist
+from gpukit.grading.checks import call, check_device_selection, fail
 from gpukit.grading.placement import SIMULATED_DEVICE, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
-def call(function, *args, what: str):
-    """Call a student's function; any exception becomes a one-sentence failure."""
-    try:
-        return function(*args)
-    except Exception as error:  # the student's code: report, never crash the check
-        fail(f"{what} raised {type(error).__name__}: {error}")
 
 
 def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
@@ -89,32 +75,8 @@ def test_gpu_report(nb):
                        "machine: ask TensorFlow and PyTorch, do not type the values")
 
 
-@contextmanager
-def cuda_reported_available():
-    """Make torch.cuda report one GPU, so device selection can be tested without a GPU."""
-    with mock.patch.object(torch.cuda, "is_available", return_value=True), \
-            mock.patch.object(torch.cuda, "device_count", return_value=1):
-        yield
-
-
 def test_device(nb, grader):
-    device = nb.device
-    if not isinstance(device, torch.device):
-        fail("`device` must be a torch.device.")
-    expected = "cuda" if grader.gpu_available else "cpu"
-    if device.type != expected:
-        fail(f"`device` is {device.type!r} on a machine where CUDA is "
-             f"{'available' if grader.gpu_available else 'not available'}.")
-    chosen = call(nb.pick_device, what="pick_device()")
-    if not grader.gpu_available:
-        # The CPU path means something too: the same function must pick CUDA when it exists.
-        with cuda_reported_available():
-            chosen = call(nb.pick_device, what="pick_device()")
-        if getattr(chosen, "type", None) != "cuda":
-            fail("pick_device() does not choose CUDA when CUDA is available: do not hard-code "
-                 "the device, ask torch.cuda.is_available().")
-    elif getattr(chosen, "type", None) != "cuda":
-        fail("pick_device() does not choose CUDA on a machine with a GPU.")
+    check_device_selection(nb, grader.gpu_available)
 
 
 # ---------------------------------------------------------------------------------------------

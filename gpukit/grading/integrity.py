@@ -41,7 +41,8 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "torch.overrides", "IPython.display", "IPython.core.interactiveshell",
                    "gpukit.grading", "gpukit.grading.runner", "gpukit.grading.outcome",
                    "gpukit.grading.probes", "gpukit.grading.placement",
-                   "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.data",
+                   "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
+                   "gpukit.data",
                    "gpukit.data.loader", "gpukit.config")
 WATCHED_CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.device")
 # Imported by the notebook after the baseline: checked by the second rule only.
@@ -57,6 +58,7 @@ def preload() -> None:
 
     import gpukit.config  # noqa: F401
     import gpukit.data.loader  # noqa: F401
+    import gpukit.grading.checks  # noqa: F401
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401
     try:

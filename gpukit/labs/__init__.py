@@ -33,4 +33,5 @@ class LabFiles:
 
 LABS = {
     "core_mnist": LabFiles("core_mnist", "mnist_keras_pytorch.ipynb"),
+    "gpu_basics": LabFiles("gpu_basics", "pytorch_gpu_basics.ipynb"),
 }

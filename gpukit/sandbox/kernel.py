@@ -129,8 +129,9 @@ class Peak:
         self.processes = max(self.processes, processes)
 
     def line(self) -> str:
+        plural = "es" if self.processes != 1 else ""
         return (f"{PEAK_MARKER} {self.memory_bytes / 2**20:.0f} MB of memory, "
-                f"{self.processes} processes")
+                f"{self.processes} process{plural}")
 
 
 def _reap_kernel(kernel: int) -> int | None:

@@ -9,8 +9,6 @@ zero points in at least one row, so each is shown to fail on the submission mean
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import shutil
 import subprocess
@@ -20,9 +18,8 @@ import nbformat
 import pytest
 
 from gpukit.course.layout import CourseLayout
-from gpukit.demo.run import demo_submissions, prepare_demo_course
-from gpukit.notebooks.edits import apply_edits_file
-from tests.conftest import FIXTURES
+from gpukit.demo.run import prepare_demo_course
+from tests.grading import grade_sample_class, read_rows, run_gpukit_grade
 
 pytestmark = pytest.mark.slow
 
@@ -75,31 +72,9 @@ MESSAGES = {
 @pytest.fixture(scope="module")
 def graded(released_course, mnist_data_dir, tmp_path_factory):
     """All sample submissions, graded once by `gpukit grade` run as a subprocess."""
-    lab = released_course.course.assignments[0]
-    work = tmp_path_factory.mktemp("grading")
-    course = prepare_demo_course(released_course, work / "course")
-    notebooks = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
-    solution = notebooks["reference-solution"]
-    for path in sorted((FIXTURES / "core_mnist").glob("*.edits")):
-        notebooks[path.stem] = apply_edits_file(solution, path)
-    assert set(notebooks) == set(EXPECTED), "every submission needs its row in EXPECTED"
-    submissions = work / "submissions"
-    submissions.mkdir()
-    for student, notebook in notebooks.items():
-        nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
-    originals = {p.name: p.read_bytes() for p in submissions.iterdir()}
-    output = work / "results"
-    done = subprocess.run(
-        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output", str(output),
-         "--no-progress", "--assignment", "lab1_mnist"], cwd=course.root, capture_output=True,
-        text=True, timeout=1800,
-        env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    with (output / "grades.csv").open() as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
-    records = {p.stem: json.loads(p.read_text()) for p in (output / "records").glob("*.json")}
-    return {"course": course, "rows": rows, "records": records, "output": output,
-            "stdout": done.stdout, "submissions": submissions, "originals": originals}
+    return grade_sample_class(released_course, released_course.course.assignments[0],
+                              tmp_path_factory.mktemp("grading"), set(EXPECTED),
+                              env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
@@ -193,14 +168,9 @@ def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
     shutil.copy(CourseLayout(released_course.root).solution(released_course.course
                                                             .assignments[0]),
                 submissions / "alice.ipynb")
-    done = subprocess.run(
-        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--output",
-         str(work / "out"), "--no-progress", "--assignment", "lab1_mnist"], cwd=course_dir,
-        capture_output=True, text=True,
-        timeout=900, env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    with (work / "out" / "grades.csv").open() as handle:
-        return next(csv.DictReader(handle)), done.stdout
+    done = run_gpukit_grade(course_dir, "lab1_mnist", submissions, work / "out", timeout=900,
+                            env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
+    return read_rows(work / "out")["alice"], done.stdout
 
 
 def test_require_policy_flags_gpu_only_checks_for_regrade(require_policy_run):

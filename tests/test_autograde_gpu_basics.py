@@ -11,20 +11,16 @@ skipped with full points, or flagged for a GPU regrade under gpu_policy='require
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 import shutil
 import subprocess
 import sys
 
-import nbformat
 import pytest
 
 from gpukit.course.layout import CourseLayout
-from gpukit.demo.run import demo_submissions, prepare_demo_course
-from gpukit.notebooks.edits import apply_edits_file
+from gpukit.demo.run import prepare_demo_course
 from tests.conftest import FIXTURES
+from tests.grading import grade_sample_class, read_rows, run_gpukit_grade
 
 pytestmark = pytest.mark.slow
 
@@ -74,39 +70,11 @@ def gpu_basics_lab(loaded):
     return next(lab for lab in loaded.course.assignments if lab.template == "gpu_basics")
 
 
-def grade(course_root, lab, submissions, output, timeout):
-    """`gpukit grade` run as a subprocess (its duration is measured in bench/, not here)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--assignment", lab.name,
-         "--output", str(output), "--no-progress"], cwd=course_root, capture_output=True,
-        text=True, timeout=timeout, env=dict(os.environ))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 @pytest.fixture(scope="module")
 def graded(released_course, tmp_path_factory):
     """All sample submissions, graded once by `gpukit grade` run as a subprocess."""
-    lab = gpu_basics_lab(released_course)
-    work = tmp_path_factory.mktemp("grading")
-    course = prepare_demo_course(released_course, work / "course")
-    notebooks = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
-    solution = notebooks["reference-solution"]
-    for path in sorted((FIXTURES / "gpu_basics").glob("*.edits")):
-        notebooks[path.stem] = apply_edits_file(solution, path)
-    assert set(notebooks) == set(EXPECTED), "every submission needs its row in EXPECTED"
-    submissions = work / "submissions"
-    submissions.mkdir()
-    for student, notebook in notebooks.items():
-        nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
-    originals = {p.name: p.read_bytes() for p in submissions.iterdir()}
-    output = work / "results"
-    done = grade(course.root, lab, submissions, output, timeout=1800)
-    with (output / "grades.csv").open() as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
-    records = {p.stem: json.loads(p.read_text()) for p in (output / "records").glob("*.json")}
-    return {"course": course, "lab": lab, "rows": rows, "records": records, "output": output,
-            "stdout": done.stdout, "submissions": submissions, "originals": originals}
+    return grade_sample_class(released_course, gpu_basics_lab(released_course),
+                              tmp_path_factory.mktemp("grading"), set(EXPECTED))
 
 
 def test_every_check_fails_on_some_submission():
@@ -205,9 +173,8 @@ def require_policy_run(released_course, tmp_path_factory):
     submissions = work / "submissions"
     submissions.mkdir()
     shutil.copy(CourseLayout(released_course.root).solution(lab), submissions / "alice.ipynb")
-    done = grade(course_dir, lab, submissions, work / "out", timeout=900)
-    with (work / "out" / "grades.csv").open() as handle:
-        return next(csv.DictReader(handle)), done.stdout
+    done = run_gpukit_grade(course_dir, lab.name, submissions, work / "out", timeout=900)
+    return read_rows(work / "out")["alice"], done.stdout
 
 
 def test_require_policy_flags_gpu_only_checks_for_regrade(require_policy_run):

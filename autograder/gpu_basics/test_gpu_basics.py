@@ -30,7 +30,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from gpukit.grading.checks import call, check_device_selection, fail
-from gpukit.grading.placement import MARK, SIMULATED_DEVICE, observe_training
+from gpukit.grading.placement import MARK, SIMULATED_DEVICE, as_device, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
 
 MB = 1024 ** 2
@@ -109,19 +109,8 @@ def _to_host(func, args: tuple, kwargs: dict) -> bool:
     if func is torch.Tensor.cpu:
         return True
     if func is torch.Tensor.to:
-        return any(_as_device(value) == HOST for value in (*args[1:], *kwargs.values()))
+        return any(as_device(value) == HOST for value in (*args[1:], *kwargs.values()))
     return False
-
-
-def _as_device(value) -> torch.device | None:
-    if isinstance(value, torch.device):
-        return value
-    if isinstance(value, str):
-        try:
-            return torch.device(value)
-        except RuntimeError:
-            return None
-    return None
 
 
 # ---------------------------------------------------------------------------------------------

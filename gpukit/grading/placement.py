@@ -123,14 +123,15 @@ class _DeviceMarking(TorchFunctionMode):
         return result
 
     def _targets_device(self, args: tuple, kwargs: dict) -> bool:
-        return any(_as_device(value) == self.device for value in (*args[1:], *kwargs.values()))
+        return any(as_device(value) == self.device for value in (*args[1:], *kwargs.values()))
 
     def _moves_elsewhere(self, args: tuple, kwargs: dict) -> bool:
-        devices = [_as_device(v) for v in (*args[1:], *kwargs.values())]
+        devices = [as_device(v) for v in (*args[1:], *kwargs.values())]
         return any(d is not None and d != self.device for d in devices)
 
 
-def _as_device(value: Any) -> torch.device | None:
+def as_device(value: Any) -> torch.device | None:
+    """The device a ``.to(...)`` argument names (a torch.device or a string), else None."""
     if isinstance(value, torch.device):
         return value
     if isinstance(value, str):

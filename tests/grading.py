@@ -1,0 +1,59 @@
+"""Grading sample classes the way an instructor does: the real `gpukit grade` CLI, one run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from gpukit.config import Lab, LoadedConfig
+from gpukit.demo.run import demo_submissions, prepare_demo_course
+from gpukit.notebooks.edits import apply_edits_file
+from tests.conftest import FIXTURES
+
+
+def run_gpukit_grade(course_root: Path, lab_name: str, submissions: Path, output: Path, *,
+                     env: dict[str, str] | None = None,
+                     timeout: float = 1800) -> subprocess.CompletedProcess:
+    """`gpukit grade` as a subprocess of the course directory; it must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "gpukit", "grade", str(submissions), "--assignment", lab_name,
+         "--output", str(output), "--no-progress"], cwd=course_root, capture_output=True,
+        text=True, timeout=timeout, env=env if env is not None else dict(os.environ))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def read_rows(output: Path) -> dict[str, dict[str, str]]:
+    with (output / "grades.csv").open() as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def grade_sample_class(released_course: LoadedConfig, lab: Lab, work: Path,
+                       students: set[str], env: dict[str, str] | None = None) -> dict:
+    """The lab's demo submissions and its tests/fixtures/<template>/*.edits, graded in one run.
+
+    ``students`` is the test's expected table: every submission must have its row there.
+    """
+    course = prepare_demo_course(released_course, work / "course")
+    notebooks = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
+    solution = notebooks["reference-solution"]
+    for path in sorted((FIXTURES / lab.template).glob("*.edits")):
+        notebooks[path.stem] = apply_edits_file(solution, path)
+    assert set(notebooks) == students, "every submission needs its row in EXPECTED"
+    submissions = work / "submissions"
+    submissions.mkdir()
+    for student, notebook in notebooks.items():
+        nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
+    originals = {p.name: p.read_bytes() for p in submissions.iterdir()}
+    output = work / "results"
+    done = run_gpukit_grade(course.root, lab.name, submissions, output, env=env)
+    records = {p.stem: json.loads(p.read_text()) for p in (output / "records").glob("*.json")}
+    return {"course": course, "lab": lab, "rows": read_rows(output), "records": records,
+            "output": output, "stdout": done.stdout, "submissions": submissions,
+            "originals": originals}

@@ -2,6 +2,9 @@
 
 >>> from gpukit.data import load_mnist
 >>> (x_train, y_train), (x_test, y_test) = load_mnist()  # like keras.datasets.mnist.load_data()
+
+Offline, ``write_fashion_standin(data_dir)`` puts a generated stand-in for Fashion-MNIST in its
+folder; ``load_fashion_mnist(data_dir)`` then loads it and says so (see gpukit.data.standin).
 """
 
 from gpukit.data.loader import (
@@ -12,12 +15,22 @@ from gpukit.data.loader import (
     load_fashion_mnist,
     load_mnist,
     resolve_data_dir,
+    resolve_spec,
     verify_dataset,
 )
-from gpukit.data.registry import DATASETS, Checksum, DataFile, DatasetSpec, derive_spec
+from gpukit.data.registry import (
+    DATASETS,
+    FASHION_MNIST_STANDIN,
+    Checksum,
+    DataFile,
+    DatasetSpec,
+    derive_spec,
+)
+from gpukit.data.standin import generate_fashion_standin, write_fashion_standin
 
 __all__ = [
     "DATASETS",
+    "FASHION_MNIST_STANDIN",
     "Checksum",
     "DataFile",
     "DatasetSpec",
@@ -25,9 +38,12 @@ __all__ = [
     "clear_cache",
     "derive_spec",
     "fetch_dataset",
+    "generate_fashion_standin",
     "load_dataset",
     "load_fashion_mnist",
     "load_mnist",
     "resolve_data_dir",
+    "resolve_spec",
     "verify_dataset",
+    "write_fashion_standin",
 ]

@@ -5,6 +5,10 @@ Layout on disk: ``<data_dir>/<dataset name>/<file>``, where each file may be sto
 is parsed, so a truncated download or a wrong file is reported by name instead of surfacing as an
 odd accuracy in a student's notebook.
 
+A dataset's folder may instead hold its generated stand-in (see :mod:`gpukit.data.standin`),
+marked by a ``STAND-IN.txt`` file: then the files are checked against the stand-in's checksums,
+and loading them says so on stdout. Without the marker, only the official files are accepted.
+
 gpukit never deletes or rewrites a user's files: it reports what is wrong and says what to do.
 Downloads go to a hidden temporary file in the target directory and are renamed into place only
 once they verify, so an interrupted or bad download leaves nothing behind.
@@ -28,7 +32,14 @@ import numpy as np
 from tqdm import tqdm
 
 from gpukit.data.idx import decompress, is_gzip, parse_idx
-from gpukit.data.registry import DATASETS, DataFile, DatasetSpec, get_spec
+from gpukit.data.registry import (
+    DATASETS,
+    STAND_IN_MARKER,
+    STAND_INS,
+    DataFile,
+    DatasetSpec,
+    get_spec,
+)
 from gpukit.errors import DatasetError
 
 ENV_VAR = "GPUKIT_DATA_DIR"
@@ -44,6 +55,8 @@ PathLike = str | os.PathLike[str]
 # from: a notebook that loads twice skips the ~55 MB re-hash, and a file replaced on disk is
 # noticed because its size/mtime/inode change. Entries are read-only; callers get copies.
 _CACHE: dict[tuple[Path, DatasetSpec], tuple[tuple, tuple[np.ndarray, ...]]] = {}
+# Folders whose stand-in this process has announced: one line per folder, however many loads.
+_ANNOUNCED: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,28 @@ def resolve_data_dir(data_dir: PathLike | None = None) -> Path:
     return Path(data_dir).expanduser().resolve()
 
 
+def resolve_spec(
+    name_or_spec: str | DatasetSpec, data_dir: PathLike | None = None
+) -> DatasetSpec:
+    """Return the spec that the dataset's files in the data directory are checked against.
+
+    That is the dataset's own spec, unless it is a registered dataset whose folder holds
+    ``STAND-IN.txt``: then it is the dataset's generated stand-in (such as
+    :data:`~gpukit.data.registry.FASHION_MNIST_STANDIN`), with its own checksums.
+    """
+    spec = get_spec(name_or_spec)
+    stand_in = STAND_INS.get(spec.name)
+    if stand_in is not None and _is_registered(spec):
+        if (resolve_data_dir(data_dir) / spec.folder_name / STAND_IN_MARKER).is_file():
+            return stand_in
+    return spec
+
+
+def _stands_in_for(spec: DatasetSpec) -> str | None:
+    """The name of the dataset that ``spec`` is the generated stand-in of, or None."""
+    return next((name for name, stand_in in STAND_INS.items() if stand_in == spec), None)
+
+
 def _candidates(directory: Path, file: DataFile) -> tuple[Path, Path]:
     """Paths a file may be stored under, best first."""
     plain, gz = directory / file.filename, directory / f"{file.filename}.gz"
@@ -92,8 +127,15 @@ def _is_registered(spec: DatasetSpec) -> bool:
     return DATASETS.get(spec.name) == spec
 
 
-def _fetch_command(spec: DatasetSpec, root: Path) -> str:
-    return f"gpukit data fetch {spec.name} --data-dir {shlex.quote(str(root))}"
+def _fetch_command(spec: DatasetSpec, root: Path) -> str | None:
+    """The command that puts this spec's files in place, or None if gpukit has none for it."""
+    data_dir = f"--data-dir {shlex.quote(str(root))}"
+    replaced = _stands_in_for(spec)
+    if replaced is not None:
+        return f"gpukit data fetch {replaced} --stand-in {data_dir}"
+    if _is_registered(spec):
+        return f"gpukit data fetch {spec.name} {data_dir}"
+    return None
 
 
 def _file_list(files: Iterable[DataFile]) -> str:
@@ -102,13 +144,22 @@ def _file_list(files: Iterable[DataFile]) -> str:
 
 def _missing_hint(spec: DatasetSpec, root: Path) -> str:
     ways = []
-    if _is_registered(spec):
-        ways.append(f"run `{_fetch_command(spec, root)}`")
+    command = _fetch_command(spec, root)
+    if command is not None:
+        ways.append(f"run `{command}`")
     if spec.mirrors:
         ways.append("pass download=True")
-    ways.append(
-        f"copy the files ({_file_list(spec.files)}; each plain or .gz) into {root / spec.name}"
-    )
+    directory = root / spec.folder_name
+    replaced = _stands_in_for(spec)
+    if replaced is not None:
+        ways.append(
+            f"to use the real {replaced} instead, delete {directory} and fetch it "
+            f"(`gpukit data fetch {replaced} --data-dir {shlex.quote(str(root))}`)"
+        )
+    else:
+        ways.append(
+            f"copy the files ({_file_list(spec.files)}; each plain or .gz) into {directory}"
+        )
     return _sentence(", or ".join(ways))
 
 
@@ -119,9 +170,30 @@ def _sentence(text: str) -> str:
 
 
 def _refetch_hint(spec: DatasetSpec, root: Path, path: Path) -> str:
-    if _is_registered(spec):
-        return f"Delete {path} and fetch it again: `{_fetch_command(spec, root)}`."
-    return f"Delete {path} and put a good copy of it in {path.parent}."
+    command = _fetch_command(spec, root)
+    if command is None:
+        return f"Delete {path} and put a good copy of it in {path.parent}."
+    hint = f"Delete {path} and fetch it again: `{command}`."
+    replaced = _stands_in_for(spec)
+    if replaced is not None:
+        hint += (
+            f" If you put the real {replaced} files there, delete {path.parent / STAND_IN_MARKER}"
+            " instead, so that they are checked against the official checksums."
+        )
+    return hint
+
+
+def _unmarked_stand_in(raw: bytes, file: DataFile, spec: DatasetSpec) -> DatasetSpec | None:
+    """The stand-in whose version of ``file`` ``raw`` is, when found without its marker."""
+    stand_in = STAND_INS.get(spec.name)
+    if stand_in is None or not _is_registered(spec) or file not in spec.files:
+        return None
+    twin = stand_in.files[spec.files.index(file)]
+    try:
+        data = decompress(raw)
+    except DatasetError:
+        return None
+    return stand_in if twin.checksum.compute(data) == twin.checksum.hexdigest else None
 
 
 # --------------------------------------------------------------------------- verifying bytes
@@ -175,6 +247,16 @@ def _load_file(path: Path, file: DataFile, spec: DatasetSpec, root: Path) -> np.
     try:
         return _check_and_parse(raw, file, source=str(path))
     except DatasetError as exc:
+        stand_in = _unmarked_stand_in(raw, file, spec)
+        if stand_in is not None:  # e.g. STAND-IN.txt deleted as if it were a mere readme
+            raise DatasetError(
+                f"{path} is a file of the generated stand-in of {spec.name}, but "
+                f"{STAND_IN_MARKER} is missing from {path.parent}, so it was checked against "
+                "the official checksums.",
+                hint=f"To keep using the stand-in, run `{_fetch_command(stand_in, root)}` "
+                f"(it puts {STAND_IN_MARKER} back); for the real {spec.name}, delete "
+                f"{path.parent} and run `{_fetch_command(spec, root)}`.",
+            ) from None
         raise DatasetError(exc.message, hint=_refetch_hint(spec, root, path)) from None
 
 
@@ -187,11 +269,12 @@ def verify_dataset(
     """Check every file of a dataset (presence, checksum, header, shape); never raises for them.
 
     Returns one :class:`FileStatus` per file, in the order train images, train labels, test
-    images, test labels.
+    images, test labels. A folder marked as holding a generated stand-in is checked against the
+    stand-in's checksums (see :func:`resolve_spec`).
     """
-    spec = get_spec(name_or_spec)
     root = resolve_data_dir(data_dir)
-    directory = root / spec.name
+    spec = resolve_spec(name_or_spec, root)
+    directory = root / spec.folder_name
     return [_verify_file(directory, file, spec, root) for file in spec.files]
 
 
@@ -239,10 +322,14 @@ def load_dataset(
     against its checksum and expected shape first. Missing files raise :class:`DatasetError`
     unless ``download=True``, in which case they are fetched from the dataset's mirrors.
     Results are cached in-process; every call returns fresh, writable copies.
+
+    A folder marked as holding a generated stand-in is checked against the stand-in's checksums
+    (see :func:`resolve_spec`), and the first load from it in a process prints one line saying
+    so, on stdout.
     """
-    spec = get_spec(name_or_spec)
     root = resolve_data_dir(data_dir)
-    directory = root / spec.name
+    spec = resolve_spec(name_or_spec, root)
+    directory = root / spec.folder_name
     paths = [_locate(directory, file) for file in spec.files]
     if None in paths and download:
         fetch_dataset(spec, root, progress=progress)
@@ -257,14 +344,28 @@ def load_dataset(
     x_train, y_train, x_test, y_test = (
         a.copy() for a in _verified_arrays(spec, root, paths)
     )
+    _announce_stand_in(spec, directory)
     return (x_train, y_train), (x_test, y_test)
+
+
+def _announce_stand_in(spec: DatasetSpec, directory: Path) -> None:
+    """Say once per folder and process that the arrays come from a generated stand-in."""
+    replaced = _stands_in_for(spec)
+    if replaced is None or directory in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(directory)
+    # stdout, never stderr: nbgrader gives zero points to a test cell that writes to stderr.
+    print(
+        f"{replaced}: using the generated stand-in in {directory} "
+        f"(not the real dataset; see {STAND_IN_MARKER})"
+    )
 
 
 def _verified_arrays(
     spec: DatasetSpec, root: Path, paths: Sequence[Path]
 ) -> tuple[np.ndarray, ...]:
     """Return the four verified, read-only arrays, from the cache when the files are unchanged."""
-    key = (root / spec.name, spec)
+    key = (root / spec.folder_name, spec)
     # Taken before reading: if a file changes while we read it, the next call sees a different
     # signature and reloads, so a stale entry is never served.
     signature = _stat_signature(paths)
@@ -302,7 +403,10 @@ def load_mnist(
 def load_fashion_mnist(
     data_dir: PathLike | None = None, *, download: bool = False
 ) -> tuple[Split, Split]:
-    """Load Fashion-MNIST; see :func:`load_dataset`."""
+    """Load Fashion-MNIST, or its generated stand-in if STAND-IN.txt marks the folder.
+
+    See :func:`load_dataset`; the stand-in is written by :func:`gpukit.data.write_fashion_standin`.
+    """
     return load_dataset("fashion-mnist", data_dir, download=download)
 
 
@@ -332,16 +436,24 @@ def fetch_dataset(
     spec's mirrors), trying them in order, and is stored as ``<file>.gz`` only once it verifies.
     Files already present and valid are left alone. A present but corrupt file raises
     :class:`DatasetError` before anything is downloaded (gpukit does not delete your files).
+    A folder marked as holding a generated stand-in is checked as such and never downloaded
+    into: the stand-in is written by :func:`gpukit.data.write_fashion_standin`.
     """
-    spec = get_spec(name_or_spec)
     root = resolve_data_dir(data_dir)
-    directory = root / spec.name
+    spec = resolve_spec(name_or_spec, root)
+    directory = root / spec.folder_name
     statuses = verify_dataset(spec, root)
     _refuse_corrupt(spec, statuses)
     missing = [file for file, status in zip(spec.files, statuses, strict=True)
                if not status.present]
     if not missing:
         return directory
+    if _stands_in_for(spec) is not None:
+        raise DatasetError(
+            f"{directory} holds {STAND_IN_MARKER}, so it is meant for the {spec.name}, but it "
+            f"misses {_file_list(missing)}; a stand-in is generated, not downloaded.",
+            hint=_missing_hint(spec, root),
+        )
     urls = tuple(spec.mirrors if base_urls is None else base_urls)
     if not urls:
         raise DatasetError(
@@ -373,7 +485,7 @@ def _copy_by_hand(spec: DatasetSpec, root: Path, files: Sequence[DataFile]) -> s
     )
     return (
         f"copy the files {_file_list(files)} (each plain or .gz, e.g. from a machine that is "
-        f"online) by hand into {root / spec.name}, then check them with {check}."
+        f"online) by hand into {root / spec.folder_name}, then check them with {check}."
     )
 
 
@@ -397,7 +509,7 @@ def _fetch_file(
     timeout: float,
 ) -> Path:
     """Download one file from the first mirror that delivers verified bytes."""
-    target = root / spec.name / f"{file.filename}.gz"
+    target = root / spec.folder_name / f"{file.filename}.gz"
     failures: list[str] = []
     all_unreachable = True
     for base in urls:

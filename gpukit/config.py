@@ -200,7 +200,164 @@ class GpuBasicsLab:
         }
 
 
-Lab = MnistLab | GpuBasicsLab  # one member per lab type
+@dataclass(frozen=True)
+class FashionAnnPoints:
+    """Points of each graded cell of the Fashion-MNIST ANN lab (grade ids in the notebook)."""
+
+    device: float = setting(1, help="`device` is CUDA exactly when CUDA is available.",
+                            rule=non_negative)
+    ann_model: float = setting(2, help="FashionANN has the required layers and returns logits.",
+                               rule=non_negative)
+    multi_gpu: float = setting(2, help="prepare_model() moves the model to `device` and wraps it "
+                               "in nn.DataParallel exactly when there are several GPUs (checked "
+                               "on a CPU grader with torch.cuda reporting 0, 1 and 2 GPUs).",
+                               rule=non_negative)
+    training_setup: float = setting(1, help="The model is trained with nn.CrossEntropyLoss and "
+                                    "an Adam optimizer over its own parameters.",
+                                    rule=non_negative)
+    train_epoch: float = setting(3, help="train_epoch() trains in training mode on `device`, "
+                                 "steps the optimizer on every batch, covers the data once and "
+                                 "returns the mean loss (checked on the grader's own model).",
+                                 rule=non_negative)
+    predict: float = setting(3, help="predict() runs in eval mode under torch.no_grad() on "
+                             "`device` and returns the predicted classes on the CPU (checked "
+                             "on the grader's own model, with dropout).", rule=non_negative)
+    accuracy: float = setting(4, help="The trained model reaches the accuracy threshold, "
+                              "measured by the grader, and the reported accuracy agrees.",
+                              rule=non_negative)
+    trained_on_gpu: float = setting(1, help="The trained model's parameters are on the GPU "
+                                    "(GPU-only check: see gpu_policy).", rule=non_negative)
+    q_softmax: float = setting(2, help="Written: why no softmax before CrossEntropyLoss "
+                               "(graded by hand).", rule=non_negative)
+    q_eval_no_grad: float = setting(2, help="Written: model.eval() versus torch.no_grad() "
+                                    "(graded by hand).", rule=non_negative)
+    q_multi_gpu: float = setting(2, help="Written: DataParallel and DistributedDataParallel "
+                                 "(graded by hand).", rule=non_negative)
+
+    def total(self) -> float:
+        return sum(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+@dataclass(frozen=True)
+class FashionAnnLab:
+    """Lab 3: a Fashion-MNIST ANN in PyTorch on the GPU (nn.Module, training, inference,
+    several GPUs)."""
+
+    template: ClassVar[str] = "fashion_ann"
+
+    name: str = setting("lab3_fashion_ann", help="Assignment id in nbgrader (folder name under "
+                        "source/, release/, submitted/).", rule=identifier)
+    epochs: int = setting(5, help="Training epochs.", rule=positive)
+    batch_size: int = setting(64, help="Training batch size.", rule=positive)
+    learning_rate: float = setting(1e-3, help="Adam's learning rate.", rule=positive)
+    accuracy_threshold: float = setting(
+        0.85, help="Test accuracy the trained ANN must reach, measured by the grader. Published "
+        "multi-layer perceptrons reach about 0.87-0.89 on Fashion-MNIST (0.877 for the MLP of "
+        "the dataset's benchmark), so 0.85 leaves room for seeds and hardware.", rule=fraction)
+    accuracy_tolerance: float = setting(
+        0.005, help="How far the reported accuracy may be from the one the grader measures.",
+        rule=fraction)
+    points: FashionAnnPoints = setting(default_factory=FashionAnnPoints,
+                                       help="Points of each graded cell.")
+
+    def template_params(self) -> dict[str, Any]:
+        return {
+            "assignment": self.name,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "threshold": self.accuracy_threshold,
+            "points": self.points,
+        }
+
+
+@dataclass(frozen=True)
+class CpuGpuPoints:
+    """Points of each graded cell of the CPU-vs-GPU lab (grade ids in the notebook)."""
+
+    device: float = setting(1, help="`device` is CUDA exactly when CUDA is available.",
+                            rule=non_negative)
+    cnn_model: float = setting(2, help="AlexNetStyle has the required layers and shapes.",
+                               rule=non_negative)
+    training_timing: float = setting(3, help="time_training() trains on `device`, excludes its "
+                                     "warm-up steps and times exactly the requested batches "
+                                     "(checked against the grader's clock on a model of known "
+                                     "step time).", rule=non_negative)
+    inference_timing: float = setting(2, help="time_inference() runs in eval mode under "
+                                      "torch.no_grad() on `device` and times exactly the "
+                                      "requested batches after its warm-up.",
+                                      rule=non_negative)
+    timing_report: float = setting(2, help="The reported times are times the notebook measured "
+                                   "(differences of clock readings taken in the cells that set "
+                                   "them); GPU times are given exactly when there is a GPU.",
+                                   rule=non_negative)
+    gpu_timing: float = setting(2, help="On the GPU, the timing functions wait for the GPU "
+                                "(torch.cuda.synchronize) before reading the clock (GPU-only "
+                                "check: see gpu_policy).", rule=non_negative)
+    bar_chart: float = setting(2, help="plot_times() draws one labelled bar per measured time "
+                               "(checked on the grader's numbers).", rule=non_negative)
+    amp: float = setting(2, help="train_amp() runs the forward pass under torch.autocast on "
+                         "`device`, scales the loss with a GradScaler and times its batches.",
+                         rule=non_negative)
+    sweep: float = setting(2, help="sweep_batch_sizes() times a fresh model per batch size and "
+                           "reports images per second.", rule=non_negative)
+    q_speedup: float = setting(2, help="Written: interpreting the CPU and GPU times (graded by "
+                               "hand).", rule=non_negative)
+    q_amp: float = setting(2, help="Written: what mixed precision does (graded by hand).",
+                           rule=non_negative)
+    q_batch_size: float = setting(2, help="Written: throughput against batch size (graded by "
+                                  "hand).", rule=non_negative)
+
+    def total(self) -> float:
+        return sum(getattr(self, f.name) for f in dataclasses.fields(self))
+
+
+def batch_sizes(value: Any) -> str | None:
+    ok = isinstance(value, list) and len(value) >= 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value) \
+        and value == sorted(set(value))
+    return None if ok else "a list of at least two increasing positive integers"
+
+
+@dataclass(frozen=True)
+class CpuGpuLab:
+    """Lab 4: CPU versus GPU with an AlexNet-style CNN on Fashion-MNIST (timing done right,
+    a bar chart, mixed precision, a batch-size sweep)."""
+
+    template: ClassVar[str] = "cpu_vs_gpu"
+
+    name: str = setting("lab4_cpu_vs_gpu", help="Assignment id in nbgrader (folder name under "
+                        "source/, release/, submitted/).", rule=identifier)
+    batch_size: int = setting(64, help="Batch size of the timed training runs.", rule=positive)
+    train_batches: int = setting(
+        20, help="Batches each timed training run measures (after its warm-up). Fixed, so "
+        "training on a CPU grader stays short whatever the dataset's size.", rule=positive)
+    inference_batch_size: int = setting(256, help="Batch size of the timed inference runs.",
+                                        rule=positive)
+    inference_batches: int = setting(10, help="Batches each timed inference run measures.",
+                                     rule=positive)
+    sweep_batch_sizes: list[int] = setting(
+        default_factory=lambda: [32, 64, 128, 256], help="Batch sizes of the sweep.",
+        rule=batch_sizes)
+    sweep_batches: int = setting(5, help="Batches timed per batch size in the sweep.",
+                                 rule=positive)
+    points: CpuGpuPoints = setting(default_factory=CpuGpuPoints,
+                                   help="Points of each graded cell.")
+
+    def template_params(self) -> dict[str, Any]:
+        return {
+            "assignment": self.name,
+            "batch_size": self.batch_size,
+            "train_batches": self.train_batches,
+            "inference_batch_size": self.inference_batch_size,
+            "inference_batches": self.inference_batches,
+            "sweep_sizes": self.sweep_batch_sizes,
+            "sweep_batches": self.sweep_batches,
+            "points": self.points,
+        }
+
+
+Lab = MnistLab | GpuBasicsLab | FashionAnnLab | CpuGpuLab  # one member per lab type
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,7 +457,9 @@ def _check_type(value: Any, hint: Any, where: str) -> None:
     else:
         expected_ok = isinstance(value, expected)
     if not expected_ok:
-        names = " or ".join(t.__name__ for t in expected)
+        names = [t.__name__ for t in expected]
+        names = " or ".join(names) if len(names) < 3 else \
+            ", ".join(names[:-1]) + " or " + names[-1]
         raise ConfigError(f"{CONFIG_FILE_NAME}: {where} must be {names}, "
                           f"got {value!r} ({type(value).__name__}).",
                           hint=f"Edit {where} in {CONFIG_FILE_NAME}.")

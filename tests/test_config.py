@@ -137,7 +137,7 @@ def test_labs_of_different_types_share_one_course(write_config):
 
 @pytest.mark.parametrize(("arguments", "needle"), [
     ('course_id="c1", assignments=[MnistLab(), "lab2"]',
-     "assignments[1] must be MnistLab or GpuBasicsLab, got 'lab2' (str)"),
+     "assignments[1] must be MnistLab, GpuBasicsLab, FashionAnnLab or CpuGpuLab, got 'lab2' (str)"),
     ('course_id="c1", assignments=[GpuBasicsLab(memory_tensor_mb=0)]',
      "assignments[0].memory_tensor_mb = 0 is invalid"),
     ('course_id="c1", assignments=[GpuBasicsLab(memory_tensor_mb=1.5)]',

@@ -35,6 +35,18 @@ PER_TEMPLATE = {
         "in_solution": ("torch.cuda.empty_cache()", "x = x.to(device)", "return output.cpu()",
                         "caching allocator keeps the memory"),
     },
+    "fashion_ann": {
+        "total_points": 23,
+        "min_secret_lines": 40,
+        "in_solution": ("model = nn.DataParallel(model)", "optimizer.zero_grad()",
+                        "with torch.no_grad():", "DistributedDataParallel"),
+    },
+    "cpu_vs_gpu": {
+        "total_points": 24,
+        "min_secret_lines": 50,
+        "in_solution": ("_sync(device)", "scaler.scale(loss).backward()",
+                        "size * batches / seconds", "CUDA calls"),
+    },
 }
 
 

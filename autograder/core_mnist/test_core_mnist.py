@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from gpukit.data import load_mnist
-from gpukit.grading.checks import call, check_device_selection, fail
-from gpukit.grading.placement import SIMULATED_DEVICE, observe_training
+from gpukit.grading.checks import call, check_device_selection, fail, notebook_device
+from gpukit.grading.placement import grading_device, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
 
 
@@ -157,16 +157,12 @@ def test_torch_placement(nb, grader):
     model = call(nb.MnistMLP, what="MnistMLP()")
     x = torch.rand(256, 28, 28)
     y = torch.randint(0, 10, (256,))
-    device = torch.device("cuda") if grader.gpu_available else SIMULATED_DEVICE
-    notebook_device = nb.device
-    nb.set("device", device)  # code that reads the global `device` is as right as the argument
-    try:
+    device = grading_device(grader.gpu_available)
+    with notebook_device(nb, device):
         report = observe_training(
             lambda d: call(nb.train_torch, model, x, y, 1, 64, d,
                            what="train_torch(model, x, y, 1, 64, device)"),
             model, device)
-    finally:
-        nb.set("device", notebook_device)
     if report.forward_calls == 0:
         fail("train_torch() never ran the model forward.")
     if report.params_off_device:

@@ -10,11 +10,7 @@ student's functions on tensors and models of its own and measures.
 
 Placement is checked on a CPU-only grader too, with the *simulated device* of
 gpukit/grading/placement.py (``torch.device("cpu", 0)``, with every result of ``.to(device)``
-marked as on the device). ``.to(device)`` copies there as it would to a GPU, so ``x.to(device)``
-without keeping the result moves nothing, as on a GPU. The way back needs help: ``.cpu()`` of a
-tensor on the simulated device returns that very tensor, still marked, so :class:`HostCopies`
-makes it return an unmarked copy, and makes ``model.cpu()`` unmark the model's parameters. An
-output moved back to the CPU can then be told from one left on the device.
+marked as on the device, and moves back to the CPU unmarking, as from a GPU).
 """
 
 from __future__ import annotations
@@ -22,95 +18,31 @@ from __future__ import annotations
 import copy
 import gc
 import math
-from contextlib import contextmanager
-from unittest import mock
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
-from gpukit.grading.checks import call, check_device_selection, fail
-from gpukit.grading.placement import MARK, SIMULATED_DEVICE, as_device, observe_training
+from gpukit.grading.checks import (
+    call,
+    check_device_selection,
+    cuda_reported,
+    fail,
+    notebook_device,
+)
+from gpukit.grading.placement import (
+    grading_device,
+    host_semantics,
+    left_on_device,
+    observe_training,
+)
 from gpukit.grading.values import plain_number, same_plain_value
 
 MB = 1024 ** 2
-HOST = torch.device("cpu")
 ALLOCATION_KEYS = {"tensor_mb", "allocated_mb", "freed_by_del_mb", "reserved_after_del_mb",
                    "released_by_empty_cache_mb"}
 CUDA_COUNTERS = sorted(ALLOCATION_KEYS - {"tensor_mb"})
 # Reported megabytes may differ from the grader's measurement by rounding only.
 MB_TOLERANCE = 0.01
-
-
-# ---------------------------------------------------------------------------------------------
-# The device used for placement checks, and the simulated device's copy semantics.
-# ---------------------------------------------------------------------------------------------
-
-
-def grading_device(grader) -> torch.device:
-    """CUDA on a GPU grader; the simulated device on a CPU-only one."""
-    return torch.device("cuda") if grader.gpu_available else SIMULATED_DEVICE
-
-
-@contextmanager
-def notebook_device(nb, device: torch.device):
-    """Code that reads the global `device` is as right as code that uses the argument."""
-    saved = nb.device
-    nb.set("device", device)
-    try:
-        yield
-    finally:
-        nb.set("device", saved)
-
-
-@contextmanager
-def placement_semantics(device: torch.device):
-    """On the simulated device, moves back to the CPU behave as from a real device."""
-    if device != SIMULATED_DEVICE:
-        yield
-        return
-    with HostCopies():
-        yield
-
-
-class HostCopies(TorchFunctionMode):
-    """Entered inside placement.observe_training, above its device marking: ``.cpu()`` and
-    ``.to("cpu")`` return an unmarked copy, and ``Module.cpu()`` unmarks the parameters, as a
-    move from a GPU back to the host would."""
-
-    def __enter__(self):
-        self._module_cpu = original = torch.nn.Module.cpu
-
-        def module_cpu(module: torch.nn.Module) -> torch.nn.Module:
-            result = original(module)
-            for tensor in (*module.parameters(), *module.buffers()):
-                if hasattr(tensor, MARK):
-                    delattr(tensor, MARK)
-            return result
-
-        torch.nn.Module.cpu = module_cpu
-        return super().__enter__()
-
-    def __exit__(self, *exc_info) -> None:
-        torch.nn.Module.cpu = self._module_cpu
-        super().__exit__(*exc_info)
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        if isinstance(result, torch.Tensor) and _to_host(func, args, kwargs):
-            result = result.clone()  # the device marking below marks it: its input is marked
-            if hasattr(result, MARK):
-                delattr(result, MARK)
-        return result
-
-
-def _to_host(func, args: tuple, kwargs: dict) -> bool:
-    if func is torch.Tensor.cpu:
-        return True
-    if func is torch.Tensor.to:
-        return any(as_device(value) == HOST for value in (*args[1:], *kwargs.values()))
-    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,22 +73,6 @@ def status_differences(report, truth: dict) -> list[str]:
     return wrong
 
 
-@contextmanager
-def cuda_reported(names: tuple[str, ...]):
-    """Make torch.cuda report GPUs with these names, so the GPU path is graded without one."""
-
-    def device_name(device=None) -> str:
-        if isinstance(device, str):
-            device = torch.device(device)
-        index = device.index if isinstance(device, torch.device) else device
-        return names[index or 0]
-
-    with mock.patch.object(torch.cuda, "is_available", return_value=True), \
-            mock.patch.object(torch.cuda, "device_count", return_value=len(names)), \
-            mock.patch.object(torch.cuda, "get_device_name", side_effect=device_name):
-        yield
-
-
 def test_cuda_status(nb, grader):
     report = call(nb.cuda_status, what="cuda_status()")
     wrong = status_differences(report, cuda_truth())
@@ -165,7 +81,7 @@ def test_cuda_status(nb, grader):
              "on the grading machine: ask torch.cuda, do not type the values.")
     if not grader.gpu_available:
         # The GPU path means something on a CPU grader too: torch.cuda reports two GPUs.
-        with cuda_reported(SIMULATED_GPUS):
+        with cuda_reported(len(SIMULATED_GPUS), SIMULATED_GPUS):
             report = call(nb.cuda_status, what="cuda_status() on a machine with two GPUs")
             truth = cuda_truth()
         wrong = status_differences(report, truth)
@@ -195,12 +111,12 @@ def test_move_batch(nb, grader):
     batch = {"images": torch.rand(6, 3, 8, 8), "labels": torch.randint(0, 10, (6,)),
              "weights": torch.rand(6, dtype=torch.float64), "mask": torch.rand(6) > 0.5}
     originals = {name: tensor.clone() for name, tensor in batch.items()}
-    device = grading_device(grader)
+    device = grading_device(grader.gpu_available)
     probe = Probe()
     returned = []
 
     def run(d: torch.device) -> None:
-        with placement_semantics(d):
+        with host_semantics(d):
             moved = call(nb.move_batch, batch, d, what="move_batch(batch, device)")
         returned.append(moved)
         if type(moved) is dict and set(moved) == set(batch) \
@@ -235,14 +151,14 @@ def test_forward_on(nb, grader):
     x = torch.randn(5, 12)
     with torch.no_grad():
         expected = copy.deepcopy(model)(x)
-    device = grading_device(grader)
+    device = grading_device(grader.gpu_available)
     grad_enabled: list[bool] = []
     hook = model.register_forward_pre_hook(
         lambda module, inputs: grad_enabled.append(torch.is_grad_enabled()))
     returned = []
 
     def run(d: torch.device) -> None:
-        with placement_semantics(d):
+        with host_semantics(d):
             returned.append(call(nb.forward_on, model, x, d,
                                  what="forward_on(model, x, device)"))
 
@@ -265,9 +181,7 @@ def test_forward_on(nb, grader):
              "`with torch.no_grad():`.")
     if type(output) is not torch.Tensor:
         fail("forward_on() must return the model's output as a tensor.")
-    left_on_device = bool(getattr(output, MARK, False)) if device == SIMULATED_DEVICE \
-        else output.device.type != "cpu"
-    if left_on_device:
+    if left_on_device(output, device):
         fail("forward_on() returns the output on `device`: move it back with .cpu().")
     if tuple(output.shape) != tuple(expected.shape) or not torch.allclose(
             output.detach().to(expected.dtype), expected, rtol=1e-4, atol=1e-4):

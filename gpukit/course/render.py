@@ -56,7 +56,8 @@ def render_rubric(lab: Lab, master: NotebookNode) -> str:
     answers = {cell.id: _reference_text(cell.source) for cell in master.cells}
     questions = [dict(q, points=getattr(lab.points, q["id"])) for q in files.questions()]
     return render_text(files.rubric_template,
-                       {**lab.template_params(), "questions": questions, "answers": answers})
+                       {**lab.template_params(), "template": files.template, "title": files.title,
+                        "questions": questions, "answers": answers})
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> Path:

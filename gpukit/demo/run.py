@@ -1,7 +1,9 @@
 """The demo class: release the course, grade a few sample submissions as `gpukit grade` does.
 
 It runs in a scratch course directory (``demo-class/`` by default) so the instructor's own
-gradebook never sees the demo students.
+gradebook never sees the demo students. Its data directory holds the course's datasets (linked,
+never copied) and, where the course has no Fashion-MNIST (it cannot be downloaded offline), the
+kit's generated stand-in for it, so the labs that train on Fashion-MNIST are graded too.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.records import SubmissionRecord
 from gpukit.course.release import release_course
+from gpukit.data import DATASETS, write_fashion_standin
 from gpukit.notebooks.edits import apply_edits_file
 
 SUBMISSIONS_DIR = Path(__file__).parent / "submissions"
 
 DEMO_CONFIG = '''\
-# The demo class's configuration: the course's own grading_config.py with the data directory
-# made absolute (this scratch directory lies elsewhere). Written by `gpukit demo`.
+# The demo class's configuration: the course's own grading_config.py with the demo's own data
+# directory (the course's datasets, plus a Fashion-MNIST stand-in if needed). Written by
+# `gpukit demo`.
 import dataclasses
 import runpy
 
@@ -60,12 +64,25 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
+    data_dir = prepare_demo_data(loaded.data_dir, workdir / "data")
     (workdir / "grading_config.py").write_text(DEMO_CONFIG.format(
-        config=str(loaded.root / "grading_config.py"), data_dir=str(loaded.data_dir)))
+        config=str(loaded.root / "grading_config.py"), data_dir=str(data_dir)))
     write_shim(workdir)
     for tree in ("source", "autograder"):
         shutil.copytree(loaded.root / tree, workdir / tree)
     return load_config(workdir / "grading_config.py")
+
+
+def prepare_demo_data(course_data: Path, data_dir: Path) -> Path:
+    """The demo's data directory: links to the course's datasets, and the generated Fashion-MNIST
+    stand-in when the course has no Fashion-MNIST."""
+    data_dir.mkdir(parents=True)
+    for dataset in DATASETS:
+        if (course_data / dataset).is_dir():
+            (data_dir / dataset).symlink_to((course_data / dataset).resolve())
+    if not (data_dir / "fashion-mnist").exists():
+        write_fashion_standin(data_dir)
+    return data_dir
 
 
 def grade_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True

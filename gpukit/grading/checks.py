@@ -7,8 +7,9 @@ same way in every lab, with its CPU path made meaningful by a simulated CUDA.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -28,13 +29,50 @@ def call(function: Callable, *args: Any, what: str) -> Any:
 
 
 @contextmanager
-def cuda_reported_available() -> Iterator[None]:
-    """Make torch.cuda report one GPU, so device selection can be tested without a GPU."""
+def cuda_reported(gpus: int, names: Sequence[str] = ()) -> Iterator[None]:
+    """Make torch.cuda report ``gpus`` GPUs (named ``names``, else "Grader Simulated GPU i"), so
+    the code paths of machines with one or several GPUs are graded on a CPU grader too.
+
+    Only what code asks *about* GPUs is simulated (availability, count, names, properties, as
+    ``nn.DataParallel``'s constructor reads them); moving a tensor to CUDA still fails.
+    """
     import torch
 
-    with mock.patch.object(torch.cuda, "is_available", return_value=True), \
-            mock.patch.object(torch.cuda, "device_count", return_value=1):
+    names = tuple(names) or tuple(f"Grader Simulated GPU {i}" for i in range(gpus))
+
+    def index_of(device: Any = None) -> int:
+        if isinstance(device, str):
+            device = torch.device(device)
+        index = device.index if isinstance(device, torch.device) else device
+        return index or 0
+
+    def properties(device: Any = None) -> SimpleNamespace:
+        return SimpleNamespace(name=names[index_of(device)], total_memory=80 * 1024 ** 3,
+                               multi_processor_count=132, major=9, minor=0)
+
+    with mock.patch.object(torch.cuda, "is_available", return_value=gpus > 0), \
+            mock.patch.object(torch.cuda, "device_count", return_value=gpus), \
+            mock.patch.object(torch.cuda, "get_device_name",
+                              side_effect=lambda device=None: names[index_of(device)]), \
+            mock.patch.object(torch.cuda, "get_device_properties", side_effect=properties):
         yield
+
+
+@contextmanager
+def notebook_global(nb: Any, name: str, value: Any) -> Iterator[None]:
+    """Set one of the notebook's globals for the duration of a check."""
+    saved = getattr(nb, name)
+    nb.set(name, value)
+    try:
+        yield
+    finally:
+        nb.set(name, saved)
+
+
+def notebook_device(nb: Any, device: Any):
+    """Set the notebook's global `device` for a check: code that reads the global is as right
+    as code that uses its argument."""
+    return notebook_global(nb, "device", device)
 
 
 def check_device_selection(nb: Any, gpu_available: bool) -> None:
@@ -54,7 +92,7 @@ def check_device_selection(nb: Any, gpu_available: bool) -> None:
              f"{'available' if gpu_available else 'not available'}.")
     chosen = call(nb.pick_device, what="pick_device()")
     if not gpu_available:
-        with cuda_reported_available():
+        with cuda_reported(1):
             chosen = call(nb.pick_device, what="pick_device()")
         if getattr(chosen, "type", None) != "cuda":
             fail("pick_device() does not choose CUDA when CUDA is available: do not hard-code "

@@ -61,6 +61,9 @@ def preload() -> None:
     import gpukit.grading.checks  # noqa: F401
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401
+    from gpukit.grading.probes import record_clock_readings
+
+    record_clock_readings()
     try:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401  (wraps torch.manual_seed and others when imported)

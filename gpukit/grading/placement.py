@@ -19,11 +19,17 @@ at ``tensor.device`` proves nothing. The grader therefore *simulates a second de
 A loop that never moves its batches feeds the model unmarked tensors; a model never moved has
 unmarked parameters: the same submissions that would fail (or silently run on the CPU) on a GPU
 grader fail here, without a GPU.
+
+The way back needs help too: ``.cpu()`` of a tensor on the simulated device returns that very
+tensor, still marked. :class:`HostCopies` (entered with :func:`host_semantics`) makes it return an
+unmarked copy and makes ``model.cpu()`` unmark the model's parameters, so an output moved back to
+the CPU can be told from one left on the device (:func:`left_on_device`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +38,13 @@ from torch.overrides import TorchFunctionMode
 
 MARK = "_gpukit_on_device"
 SIMULATED_DEVICE = torch.device("cpu", 0)
+HOST = torch.device("cpu")
+
+
+def grading_device(gpu_available: bool) -> torch.device:
+    """The device placement checks pass as ``device``: CUDA on a GPU grader, else the simulated
+    device."""
+    return torch.device("cuda") if gpu_available else SIMULATED_DEVICE
 
 
 @dataclass
@@ -51,33 +64,44 @@ def observe_training(train: Callable[[torch.device], Any], model: torch.nn.Modul
     """
     device = device or (torch.device("cuda") if torch.cuda.is_available() else SIMULATED_DEVICE)
     report = PlacementReport(device)
-    simulated = device == SIMULATED_DEVICE
-
-    def on_device(tensor: torch.Tensor) -> bool:
-        if simulated:
-            return bool(getattr(tensor, MARK, False))
-        return tensor.device.type == device.type
 
     def before_forward(module: torch.nn.Module, inputs: tuple) -> None:
         report.forward_calls += 1
         tensors = [t for t in _tensors(inputs) if t.is_floating_point() or t.dtype == torch.long]
-        if not all(on_device(t) for t in tensors):
+        if not all(on_device(t, device) for t in tensors):
             report.inputs_off_device += 1
-        if not all(on_device(p) for p in module.parameters()):
+        if not all(on_device(p, device) for p in module.parameters()):
             report.params_off_device += 1
 
     handle = model.register_forward_pre_hook(before_forward)
     try:
-        if simulated:
-            with _DeviceMarking(device):
-                train(device)
-        else:
+        with device_moves(device, model):
             train(device)
     finally:
         handle.remove()
-        if simulated:
-            _unmark(model.parameters())
     return report
+
+
+def on_device(tensor: torch.Tensor, device: torch.device) -> bool:
+    """Whether ``tensor`` is on ``device`` (on the simulated device: whether it is marked)."""
+    if device == SIMULATED_DEVICE:
+        return bool(getattr(tensor, MARK, False))
+    return tensor.device.type == device.type
+
+
+@contextmanager
+def device_moves(device: torch.device, *modules: torch.nn.Module) -> Iterator[None]:
+    """Inside, moves to the simulated device are tracked (nothing to do on a real device); on
+    exit the given modules' parameters are unmarked, so the models serve again unmarked."""
+    if device != SIMULATED_DEVICE:
+        yield
+        return
+    try:
+        with _DeviceMarking(device):
+            yield
+    finally:
+        for module in modules:
+            _unmark([*module.parameters(), *module.buffers()])
 
 
 class _DeviceMarking(TorchFunctionMode):
@@ -165,3 +189,63 @@ def _unmark(tensors: Iterable[torch.Tensor]) -> None:
     for tensor in tensors:
         if hasattr(tensor, MARK):
             delattr(tensor, MARK)
+
+
+# ---------------------------------------------------------------------------------------------
+# The way back to the host.
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def host_semantics(device: torch.device) -> Iterator[None]:
+    """On the simulated device, moves back to the CPU behave as from a real device (enter it
+    inside :func:`observe_training`'s ``train``, above its device marking)."""
+    if device != SIMULATED_DEVICE:
+        yield
+        return
+    with HostCopies():
+        yield
+
+
+def left_on_device(tensor: torch.Tensor, device: torch.device) -> bool:
+    """Whether a result the student meant to return on the CPU is still on ``device``."""
+    if device == SIMULATED_DEVICE:
+        return bool(getattr(tensor, MARK, False))
+    return tensor.device.type != "cpu"
+
+
+class HostCopies(TorchFunctionMode):
+    """``.cpu()`` and ``.to("cpu")`` return an unmarked copy, and ``Module.cpu()`` unmarks the
+    parameters, as a move from a GPU back to the host would."""
+
+    def __enter__(self):
+        self._module_cpu = original = torch.nn.Module.cpu
+
+        def module_cpu(module: torch.nn.Module) -> torch.nn.Module:
+            result = original(module)
+            _unmark([*module.parameters(), *module.buffers()])
+            return result
+
+        torch.nn.Module.cpu = module_cpu
+        return super().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        torch.nn.Module.cpu = self._module_cpu
+        super().__exit__(*exc_info)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and _to_host(func, args, kwargs):
+            result = result.clone()  # the device marking below marks it: its input is marked
+            if hasattr(result, MARK):
+                delattr(result, MARK)
+        return result
+
+
+def _to_host(func, args: tuple, kwargs: dict) -> bool:
+    if func is torch.Tensor.cpu:
+        return True
+    if func is torch.Tensor.to:
+        return any(as_device(value) == HOST for value in (*args[1:], *kwargs.values()))
+    return False

@@ -5,6 +5,10 @@ wall time and remembers in which cell each watched variable (``keras_train_time`
 assigned. A check then compares the reported number with the measured duration of that cell.
 nbclient does not tell the kernel which cell id it runs, so "the cell that assigned the
 variable" is how the measured cell is identified; it also follows a student who moved code.
+
+The clock also keeps every ``time.perf_counter()`` reading the notebook takes during a cell, so a
+check can tell whether a reported time is the difference of two readings of that cell, i.e. a
+measurement, rather than a number derived or typed afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ class CellRun:
     execution_count: int
     seconds: float
     cuda_synchronize_calls: int
+    clock_readings: tuple[float, ...] = ()  # time.perf_counter() values read during the cell
+
+    def measured(self, seconds: float) -> bool:
+        """Whether ``seconds`` is the difference of two clock readings taken in this cell."""
+        readings = sorted(self.clock_readings)
+        tolerance = 1e-9 * max(1.0, abs(seconds))
+        return any(abs((later - earlier) - seconds) <= tolerance
+                   for i, earlier in enumerate(readings) for later in readings[i + 1:])
 
 
 @dataclass
@@ -33,12 +45,14 @@ class CellClock:
     def pre_run_cell(self, info: Any = None) -> None:
         self._before = {name: _fingerprint(self._namespace.get(name)) for name in self.watched}
         self._sync_calls_at_start = SYNC_COUNTER.calls
-        self._started = time.perf_counter()
+        CLOCK_READINGS.values.clear()
+        self._started = _perf_counter()
 
     def post_run_cell(self, result: Any = None) -> None:
-        seconds = time.perf_counter() - self._started
+        seconds = _perf_counter() - self._started
         run = CellRun(getattr(result, "execution_count", None) or 0, seconds,
-                      SYNC_COUNTER.calls - self._sync_calls_at_start)
+                      SYNC_COUNTER.calls - self._sync_calls_at_start,
+                      tuple(CLOCK_READINGS.values))
         for name in self.watched:
             if _fingerprint(self._namespace.get(name)) != self._before.get(name):
                 self.assigned_in[name] = run
@@ -62,6 +76,36 @@ SYNC_COUNTER = _SyncCounter()
 CLOCK_ATTRIBUTE = "_gpukit_cell_clock"
 
 
+@dataclass
+class _ClockReadings:
+    """The time.perf_counter() values read since the current cell started."""
+
+    values: list[float] = field(default_factory=list)
+    installed: bool = False
+
+
+CLOCK_READINGS = _ClockReadings()
+MAX_READINGS_PER_CELL = 100_000  # a loop reading the clock cannot grow this without bound
+_perf_counter = time.perf_counter  # the clock's own readings are not the notebook's
+
+
+def record_clock_readings() -> None:
+    """Keep time.perf_counter()'s readings from now on (once; the sandbox kernel calls this
+    before its integrity baseline, so the recording wrapper is the function it records)."""
+    if CLOCK_READINGS.installed:
+        return
+    original = time.perf_counter
+
+    def perf_counter() -> float:
+        value = original()
+        if len(CLOCK_READINGS.values) < MAX_READINGS_PER_CELL:
+            CLOCK_READINGS.values.append(value)
+        return value
+
+    time.perf_counter = perf_counter
+    CLOCK_READINGS.installed = True
+
+
 def install_cell_clock(*watched: str) -> CellClock:
     """Start timing every following cell of this IPython kernel (called by the setup cell)."""
     from IPython import get_ipython
@@ -79,6 +123,7 @@ def install_cell_clock(*watched: str) -> CellClock:
     shell.events.register("post_run_cell", clock.post_run_cell)
     setattr(shell, CLOCK_ATTRIBUTE, clock)
     count_cuda_synchronize()
+    record_clock_readings()
     return clock
 
 

@@ -1,0 +1,419 @@
+"""Hidden checks of lab 4 (CPU versus GPU with an AlexNet-style CNN).
+
+Each ``test_<name>`` is one graded cell of the notebook (grade id ``<name>``), run inside the
+grading kernel by ``gpukit.grading.check``. The fixtures: ``nb`` (the student's namespace),
+``lab`` (the lab's settings from grading_config.py) and ``grader`` (the machine and policy).
+
+Every failure message is one sentence for the student: it says what is wrong, never the check's
+code or the expected value.
+
+**How a timing function is graded.** A time measured on the student's model proves nothing by
+itself, so the grader hands the student's timing functions a model of its own, :class:`PacedNet`,
+whose every forward pass takes a known time ``STEP_S`` and records when it started. A correct
+function that times ``batches`` steps after its warm-up returns the time from the start of the
+first timed step to its return, which the grader knows from those records (the few milliseconds
+of bookkeeping per step included, whatever the machine's speed): one step too few means steps were
+skipped, more means the warm-up was timed too. On a GPU grader the paced model *queues* a GPU
+kernel of that length (``torch.cuda._sleep``) instead of sleeping, so only a function that
+synchronizes before reading the clock measures it. The model also records, at every forward pass,
+the batch size, the training mode, whether gradients and autocast were on, and (through
+gpukit/grading/placement.py) where its inputs and parameters were.
+
+The times the notebook reports are cross-checked against the grader's cell clock
+(gpukit/grading/probes.py): each must be the difference of two clock readings taken in the cell
+that set it, and no longer than that cell: a time scaled, rounded or typed afterwards is not.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from dataclasses import dataclass
+from itertools import pairwise
+from unittest import mock
+
+import torch
+from torch import nn
+
+from gpukit.grading.checks import (
+    call,
+    check_device_selection,
+    fail,
+    notebook_device,
+    notebook_global,
+)
+from gpukit.grading.placement import grading_device, observe_training
+from gpukit.grading.values import plain_number, same_plain_value
+
+STEP_S = 0.05        # the paced model's time per forward pass
+TIMED_BATCHES = 4    # batches the grader asks the timing functions to time
+WARMUP = 2           # the timing functions' default warm-up
+GRADER_BATCH = 8
+# A measurement may differ from the grader's record of the timed steps by half a step: one step
+# more or less is a wrong measurement.
+SLACK_S = 0.5 * STEP_S
+TIME_KEYS = ("cpu_train_s", "gpu_train_s", "cpu_infer_s", "gpu_infer_s")
+
+
+@dataclass
+class StepRecord:
+    started: float  # time.perf_counter() at the start of the forward pass
+    batch: int
+    training: bool
+    grad_enabled: bool
+    autocast: bool
+
+
+class PacedNet(nn.Module):
+    """A one-layer model whose every forward pass takes STEP_S (see the module docstring)."""
+
+    def __init__(self, gpu_kernel_cycles: int | None = None) -> None:
+        super().__init__()
+        torch.manual_seed(99)
+        self.linear = nn.Linear(28 * 28, 10)
+        self.gpu_kernel_cycles = gpu_kernel_cycles  # None: sleep on the host, even on a GPU
+        self.steps: list[StepRecord] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.steps.append(StepRecord(time.perf_counter(), len(x), self.training,
+                                     torch.is_grad_enabled(),
+                                     torch.is_autocast_enabled(x.device.type)))
+        if self.gpu_kernel_cycles is not None and x.is_cuda:
+            torch.cuda._sleep(self.gpu_kernel_cycles)  # queued: returns at once
+        else:
+            time.sleep(STEP_S)
+        return self.linear(x.flatten(1))
+
+
+def gpu_cycles_per_second() -> float:
+    """The rate of torch.cuda._sleep's spin loop on this GPU, measured with synchronization."""
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    torch.cuda._sleep(50_000_000)
+    torch.cuda.synchronize()
+    return 50_000_000 / (time.perf_counter() - start)
+
+
+def grader_images(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.rand(count, 1, 28, 28), torch.randint(0, 10, (count,))
+
+
+def weights_changed(model: nn.Module, before: dict) -> bool:
+    return any(not torch.equal(before[k], v.detach().cpu()) for k, v in model.state_dict().items())
+
+
+def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float) -> float:
+    """The returned seconds, once they match the timed steps the grader saw (else fail)."""
+    reported = plain_number(seconds)
+    if reported is None or reported <= 0:
+        fail(f"{what} must return the measured time in seconds, as a float.")
+    timed = returned_at - model.steps[WARMUP].started  # the steps after the warm-up
+    if reported < timed - SLACK_S:
+        fail(f"{what} returned {reported:.3f} s, but its {TIMED_BATCHES} timed steps of the "
+             f"grader's model took {timed:.3f} s: time every step it was asked for.")
+    if reported > timed + SLACK_S:
+        fail(f"{what} returned {reported:.3f} s, but its {TIMED_BATCHES} timed steps of the "
+             f"grader's model took {timed:.3f} s: start the clock after the warm-up steps.")
+    return reported
+
+
+def check_steps(model: PacedNet, what: str, batch_size: int = GRADER_BATCH) -> None:
+    expected = WARMUP + TIMED_BATCHES
+    if len(model.steps) < expected:
+        fail(f"{what} ran {len(model.steps)} steps; it must run its {WARMUP} warm-up steps "
+             f"and then the {TIMED_BATCHES} timed ones.")
+    if len(model.steps) > expected:
+        fail(f"{what} ran {len(model.steps)} steps: exactly {WARMUP} warm-up steps and "
+             f"{TIMED_BATCHES} timed ones.")
+    if any(step.batch != batch_size for step in model.steps):
+        fail(f"{what} must feed batches of batch_size images.")
+
+
+def run_placed(nb, grader, function, model: PacedNet, data: tuple, sizes: tuple, *, what: str):
+    """``function(model, *data, device, *sizes)`` on the grading device (the simulated one on a
+    CPU grader): its result, when it returned, and the placement report."""
+    device = grading_device(grader.gpu_available)
+    returned = []
+
+    def run(d: torch.device) -> None:
+        returned.append(call(function, model, *data, d, *sizes, what=what))
+        returned.append(time.perf_counter())
+
+    with notebook_device(nb, device):
+        report = observe_training(run, model, device)
+    return returned[0], returned[1], report
+
+
+def check_placement(report, what: str) -> None:
+    if report.params_off_device:
+        fail(f"{what} runs a model that is not on `device`: call model.to(device) first.")
+    if report.inputs_off_device:
+        fail(f"{what} feeds the model batches that are not on `device`: move each batch with "
+             ".to(device).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 1: device and CNN.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_device(nb, grader):
+    check_device_selection(nb, grader.gpu_available)
+
+
+def test_cnn_model(nb):
+    model = call(nb.AlexNetStyle, what="AlexNetStyle()")
+    if not isinstance(model, nn.Module):
+        fail("AlexNetStyle must be an nn.Module.")
+    convs = [(m.in_channels, m.out_channels, m.kernel_size, m.padding)
+             for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if convs != [(1, 64, (3, 3), (1, 1)), (64, 128, (3, 3), (1, 1))]:
+        fail("AlexNetStyle's convolutions must be Conv2d(1, 64, 3, padding=1) and "
+             "Conv2d(64, 128, 3, padding=1).")
+    pools = [m for m in model.modules() if isinstance(m, nn.MaxPool2d)]
+    if len(pools) != 2 or any(p.kernel_size != 2 for p in pools):
+        fail("Each convolution block must end with nn.MaxPool2d(2).")
+    linears = [(m.in_features, m.out_features) for m in model.modules()
+               if isinstance(m, nn.Linear)]
+    if linears != [(128 * 7 * 7, 512), (512, 10)]:
+        fail("AlexNetStyle's classifier must be Linear(6272, 512) and Linear(512, 10).")
+    if sum(isinstance(m, nn.ReLU) for m in model.modules()) < 3:
+        fail("AlexNetStyle must apply ReLU after each convolution and after the hidden linear "
+             "layer.")
+    if any(isinstance(m, (nn.Softmax, nn.LogSoftmax)) for m in model.modules()):
+        fail("AlexNetStyle must return logits: nn.CrossEntropyLoss applies the softmax itself.")
+    with torch.no_grad():
+        out = call(model, torch.rand(3, 1, 28, 28), what="AlexNetStyle() on a (3, 1, 28, 28) "
+                   "batch")
+    if type(out) is not torch.Tensor or tuple(out.shape) != (3, 10):
+        fail("AlexNetStyle must map a (N, 1, 28, 28) batch to (N, 10) logits.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 2: timing functions, on the grader's paced model.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_training_timing(nb, grader):
+    model = PacedNet()
+    model.eval()  # time_training must switch to training mode itself
+    before = copy.deepcopy(model.state_dict())
+    x, y = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
+    what = "time_training(model, x, y, device, 8, 4)"
+    seconds, returned_at, report = run_placed(nb, grader, nb.time_training, model, (x, y),
+                                 (GRADER_BATCH, TIMED_BATCHES), what=what)
+    check_steps(model, "time_training()")
+    if not all(step.training and step.grad_enabled for step in model.steps):
+        fail("time_training() must run the model in training mode, with gradients: call "
+             "model.train().")
+    check_placement(report, "time_training()")
+    model.to("cpu")
+    if not weights_changed(model, before):
+        fail("time_training() does not train: back-propagate the loss and step the optimizer.")
+    check_paced_time(seconds, "time_training()", model, returned_at)
+
+
+def test_inference_timing(nb, grader):
+    model = PacedNet()
+    model.train()  # time_inference must switch to evaluation mode itself
+    x, _ = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
+    what = "time_inference(model, x, device, 8, 4)"
+    seconds, returned_at, report = run_placed(nb, grader, nb.time_inference, model, (x,),
+                                 (GRADER_BATCH, TIMED_BATCHES), what=what)
+    check_steps(model, "time_inference()")
+    if any(step.training for step in model.steps):
+        fail("time_inference() runs the model in training mode: call model.eval() first.")
+    if any(step.grad_enabled for step in model.steps):
+        fail("time_inference() runs the model with gradient tracking on: run it inside "
+             "`with torch.no_grad():`.")
+    check_placement(report, "time_inference()")
+    check_paced_time(seconds, "time_inference()", model, returned_at)
+
+
+def check_against_clock(nb, grader, name: str) -> None:
+    """The variable ``name`` is a time the cell that set it measured (a difference of two of its
+    clock readings, no longer than the cell)."""
+    reported = plain_number(getattr(nb, name))
+    if reported is None or reported <= 0:
+        fail(f"`{name}` must be a positive number of seconds.")
+    run = grader.clock.assigned_in.get(name) if grader.clock else None
+    if run is None:
+        fail(f"The grader did not see `{name}` being measured: keep the given cell that sets "
+             "it, and run the setup cell first.")
+    if reported > run.seconds + 0.05 or not run.measured(reported):
+        fail(f"`{name}` = {reported:.3f} s is not a time measured in the cell that set it (that "
+             f"cell ran for {run.seconds:.3f} s): report what your timing function returned.")
+
+
+def test_timing_report(nb, grader):
+    times = nb.times
+    if type(times) is not dict or set(times) != set(TIME_KEYS):
+        fail("times must be a dict with exactly the four keys listed.")
+    for key in TIME_KEYS:
+        if not same_plain_value(times[key], getattr(nb, key)):
+            fail(f"times[{key!r}] is not the `{key}` you measured.")
+    gpu = grader.gpu_available
+    for key in ("gpu_train_s", "gpu_infer_s"):
+        if not gpu and times[key] is not None:
+            fail(f"times[{key!r}] must be None on a machine without a GPU.")
+        if gpu and times[key] is None:
+            fail(f"times[{key!r}] is None although this machine has a GPU.")
+    for key in TIME_KEYS:
+        if times[key] is not None:
+            check_against_clock(nb, grader, key)
+
+
+def test_gpu_timing(nb, grader):
+    grader.require_gpu("Timing on the GPU with synchronization")
+    cuda = torch.device("cuda")
+    cycles = int(STEP_S * gpu_cycles_per_second())
+    x, y = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
+    for name, function, args in (("time_training()", nb.time_training, (x, y)),
+                                 ("time_inference()", nb.time_inference, (x,))):
+        model = PacedNet(gpu_kernel_cycles=cycles)
+        seconds = call(function, model, *args, cuda, GRADER_BATCH, TIMED_BATCHES,
+                       what=f"{name} on the GPU")
+        torch.cuda.synchronize()
+        reported = plain_number(seconds)
+        if reported is None or reported < 0.9 * TIMED_BATCHES * STEP_S:
+            fail(f"{name} on the GPU stops the clock before the GPU has finished its work: call "
+                 "torch.cuda.synchronize() before reading the clock.")
+        if reported > TIMED_BATCHES * STEP_S + SLACK_S:
+            fail(f"{name} on the GPU also times the warm-up's queued work: call "
+                 "torch.cuda.synchronize() before starting the clock too.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3: the bar chart, drawn from the grader's numbers.
+# ---------------------------------------------------------------------------------------------
+
+
+GRADER_TIMES = ({"cpu_train_s": 2.75, "gpu_train_s": 0.125, "cpu_infer_s": 1.5,
+                 "gpu_infer_s": 0.0625},
+                {"cpu_train_s": 3.25, "gpu_train_s": None, "cpu_infer_s": 0.875,
+                 "gpu_infer_s": None})
+
+
+def check_bar_chart(figure, sample: dict) -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(figure, Figure):
+        fail("plot_times() must return the matplotlib Figure it draws on.")
+    figure.canvas.draw()  # lays out the tick labels
+    measured = {k: v for k, v in sample.items() if v is not None}
+    heights = sorted(p.get_height() for ax in figure.axes for p in ax.patches
+                     if isinstance(p, Rectangle))
+    if len(heights) != len(measured) or any(
+            abs(h - v) > 1e-9 for h, v in zip(heights, sorted(measured.values()), strict=True)):
+        fail("plot_times() must draw one bar per measured time, as high as the time (and no bar "
+             "for None).")
+    labels = {t.get_text() for ax in figure.axes for t in ax.get_xticklabels()}
+    if not set(measured) <= labels:
+        fail("plot_times() must label each bar with its key.")
+    if not any(ax.get_ylabel().strip() for ax in figure.axes):
+        fail("plot_times() must label the y axis (seconds).")
+
+
+def test_bar_chart(nb):
+    import matplotlib.pyplot as plt
+
+    for sample in GRADER_TIMES:
+        figure = call(nb.plot_times, dict(sample), what="plot_times(times)")
+        try:
+            check_bar_chart(figure, sample)
+        finally:
+            plt.close("all")  # the grader's figures are not the student's to see
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: mixed precision.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_amp(nb, grader):
+    model = PacedNet()
+    before = copy.deepcopy(model.state_dict())
+    x, y = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
+    scaled: list[int] = []
+    original_scale = torch.amp.GradScaler.scale
+
+    def counting_scale(scaler, outputs):
+        scaled.append(1)
+        return original_scale(scaler, outputs)
+
+    with mock.patch.object(torch.amp.GradScaler, "scale", counting_scale):
+        seconds, returned_at, report = run_placed(nb, grader, nb.train_amp, model, (x, y),
+                                     (GRADER_BATCH, TIMED_BATCHES),
+                                     what="train_amp(model, x, y, device, 8, 4)")
+    check_steps(model, "train_amp()")
+    if not all(step.autocast for step in model.steps):
+        fail("train_amp() must run the forward pass inside torch.autocast(device_type="
+             "device.type, ...).")
+    if len(scaled) < len(model.steps):
+        fail("train_amp() must scale every step's loss with the GradScaler: "
+             "scaler.scale(loss).backward().")
+    check_placement(report, "train_amp()")
+    model.to("cpu")
+    if not weights_changed(model, before):
+        fail("train_amp() does not train: step the optimizer through the scaler.")
+    check_paced_time(seconds, "train_amp()", model, returned_at)
+    check_against_clock(nb, grader, "amp_train_s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 5: the batch-size sweep.
+# ---------------------------------------------------------------------------------------------
+
+
+SWEEP_SIZES = [4, 8, 16]
+SWEEP_BATCHES = 3
+
+
+def reference_time_training(model, x, y, device, batch_size, batches, warmup=WARMUP) -> float:
+    """The grader's time_training, given to the notebook's sweep while it is graded: the sweep
+    check grades the sweep, and the notebook's time_training has its own check."""
+    model.to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    start = 0.0
+    for i in range(warmup + batches):
+        if i == warmup:
+            start = time.perf_counter()
+        xb = x[i * batch_size:(i + 1) * batch_size].to(device)
+        yb = y[i * batch_size:(i + 1) * batch_size].to(device)
+        optimizer.zero_grad()
+        loss_fn(model(xb), yb).backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def test_sweep(nb):
+    created: list[PacedNet] = []
+
+    def make_model() -> PacedNet:
+        created.append(PacedNet())
+        return created[-1]
+
+    x, y = grader_images((WARMUP + SWEEP_BATCHES) * max(SWEEP_SIZES))
+    with notebook_global(nb, "time_training", reference_time_training):
+        result = call(nb.sweep_batch_sizes, make_model, x, y, torch.device("cpu"),
+                      list(SWEEP_SIZES), SWEEP_BATCHES,
+                      what="sweep_batch_sizes(make_model, x, y, device, sizes, 3)")
+    if type(result) is not dict or list(result) != SWEEP_SIZES:
+        fail("sweep_batch_sizes() must return a dict with one entry per batch size, in order.")
+    if len(created) != len(SWEEP_SIZES) or len({id(m) for m in created}) != len(SWEEP_SIZES):
+        fail("sweep_batch_sizes() must create a fresh model with make_model() for each batch "
+             "size.")
+    for size, model in zip(SWEEP_SIZES, created, strict=True):
+        rate = plain_number(result[size])
+        # The model's steps after its warm-up, as the grader saw them start: size images each.
+        starts = [step.started for step in model.steps[WARMUP:]]
+        step_s = statistics.median(b - a for a, b in pairwise(starts)) \
+            if len(starts) > 1 else STEP_S
+        expected = size / step_s
+        if rate is None or not 0.8 * expected <= rate <= 1.25 * expected:
+            fail("sweep_batch_sizes() does not report images per second: divide the images of "
+                 "the timed batches (batch size × batches) by the seconds time_training() "
+                 "measured.")

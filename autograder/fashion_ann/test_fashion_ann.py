@@ -1,0 +1,368 @@
+"""Hidden checks of lab 3 (a Fashion-MNIST ANN on the GPU).
+
+Each ``test_<name>`` is one graded cell of the notebook (grade id ``<name>``), run inside the
+grading kernel by ``gpukit.grading.check``. The fixtures: ``nb`` (the student's namespace),
+``lab`` (the lab's settings from grading_config.py) and ``grader`` (the machine and policy).
+
+Every failure message is one sentence for the student: it says what is wrong, never the check's
+code or the expected value. The grader never trusts a number the notebook reports: it measures
+the trained model's accuracy on its own copy of the test set, and it calls the student's
+functions again on models of its own that record what happens inside them: the training mode and
+gradient state at every forward pass, where the inputs, labels and parameters are (the simulated
+device of gpukit/grading/placement.py on a CPU grader), each loss and each gradient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from dataclasses import dataclass
+from unittest import mock
+
+import torch
+from torch import nn
+
+from gpukit.data import load_fashion_mnist
+from gpukit.grading.checks import (
+    call,
+    check_device_selection,
+    cuda_reported,
+    fail,
+    notebook_device,
+)
+from gpukit.grading.placement import (
+    device_moves,
+    grading_device,
+    host_semantics,
+    left_on_device,
+    observe_training,
+    on_device,
+)
+from gpukit.grading.values import plain_number
+
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The model inside an nn.DataParallel (or the model itself)."""
+    return model.module if isinstance(model, nn.DataParallel) else model
+
+
+class GraderNet(nn.Module):
+    """The grader's own small ANN, with dropout so that training and eval mode differ."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(1234)
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Dropout(0.5),
+                                    nn.Linear(32, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts 1 and 2: device and model.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_device(nb, grader):
+    check_device_selection(nb, grader.gpu_available)
+
+
+def test_ann_model(nb):
+    model = call(nb.FashionANN, what="FashionANN()")
+    if not isinstance(model, nn.Module):
+        fail("FashionANN must be an nn.Module.")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if [(m.in_features, m.out_features) for m in linears] != [(784, 256), (256, 128), (128, 10)]:
+        fail("FashionANN must have the layers Linear(784, 256), Linear(256, 128) and "
+             "Linear(128, 10).")
+    if sum(isinstance(m, nn.ReLU) for m in model.modules()) < 2:
+        fail("FashionANN must apply ReLU after each of its two hidden layers.")
+    if any(isinstance(m, (nn.Softmax, nn.LogSoftmax)) for m in model.modules()):
+        fail("FashionANN must return logits: nn.CrossEntropyLoss applies the softmax itself.")
+    x = torch.rand(5, 28, 28)
+    with torch.no_grad():
+        out = call(model, x, what="FashionANN() on a (5, 28, 28) batch")
+        if type(out) is not torch.Tensor or tuple(out.shape) != (5, 10):
+            fail("FashionANN must map a (N, 28, 28) batch to (N, 10) logits.")
+        # Logits are not probabilities: a softmax written as a function (not a module) shows
+        # as rows that are all positive and sum to one.
+        if bool((out >= 0).all()) and torch.allclose(out.sum(dim=1), torch.ones(5), atol=1e-4):
+            fail("FashionANN must return logits: nn.CrossEntropyLoss applies the softmax "
+                 "itself.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 3: one GPU or several.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Preparation:
+    """What prepare_model() did with a fresh model on a machine with ``gpus`` GPUs."""
+
+    gpus: int
+    model: nn.Module
+    returned: object = None
+    error: Exception | None = None
+    wrapped: bool = False  # an nn.DataParallel was created
+    moved: bool = False    # the model's parameters ended on `device`
+
+    @property
+    def machine(self) -> str:
+        if self.gpus == 0:
+            return "without a GPU"
+        return f"with {self.gpus} GPU" + ("s" if self.gpus > 1 else "")
+
+
+def prepare_on(nb, gpus: int, device: torch.device, simulated: bool) -> Preparation:
+    """prepare_model() on a fresh model; with ``simulated``, torch.cuda reports ``gpus`` GPUs."""
+    result = Preparation(gpus, GraderNet())
+    original_init = nn.DataParallel.__init__
+
+    def recording_init(wrapper, *args, **kwargs):
+        result.wrapped = True
+        original_init(wrapper, *args, **kwargs)
+
+    with cuda_reported(gpus) if simulated else contextlib.nullcontext(), \
+            mock.patch.object(nn.DataParallel, "__init__", recording_init), \
+            device_moves(device, result.model):
+        try:
+            result.returned = nb.prepare_model(result.model, device)
+        except Exception as error:  # the student's code: reported below
+            result.error = error
+        result.moved = all(on_device(p, device) for p in result.model.parameters())
+    return result
+
+
+def check_preparation(done: Preparation) -> None:
+    if done.gpus <= 1 and done.wrapped:
+        fail(f"On a machine {done.machine}, prepare_model() must not wrap the model in "
+             "nn.DataParallel: wrap it only when there is more than one GPU.")
+    if done.error is not None:
+        fail(f"On a machine {done.machine}, prepare_model() raised "
+             f"{type(done.error).__name__}: {done.error}")
+    if not isinstance(done.returned, nn.Module) or unwrapped(done.returned) is not done.model:
+        fail(f"On a machine {done.machine}, prepare_model() must return the model it was given "
+             "(wrapped or not).")
+    if not done.moved:
+        fail(f"On a machine {done.machine}, prepare_model() does not move the model to "
+             "`device`.")
+    if done.gpus > 1 and not isinstance(done.returned, nn.DataParallel):
+        fail(f"On a machine {done.machine}, prepare_model() must wrap the model in "
+             "nn.DataParallel.")
+
+
+def test_multi_gpu(nb, grader):
+    device = grading_device(grader.gpu_available)
+    gpus_here = torch.cuda.device_count()
+    with notebook_device(nb, device):
+        check_preparation(prepare_on(nb, gpus_here, device, simulated=False))
+        # The machines this grader is not: a CPU grader also asks as a one-GPU machine would,
+        # and any grader with fewer than two GPUs as a two-GPU machine would.
+        for gpus in (1, 2):
+            if gpus > gpus_here:
+                check_preparation(prepare_on(nb, gpus, device, simulated=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 4: training.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_training_setup(nb, lab):
+    if type(nb.loss_fn) is not nn.CrossEntropyLoss:
+        fail("loss_fn must be nn.CrossEntropyLoss().")
+    optimizer = nb.optimizer
+    if type(optimizer) is not torch.optim.Adam:
+        fail("optimizer must be torch.optim.Adam.")
+    optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    if optimized != {id(p) for p in nb.model.parameters()}:
+        fail("The optimizer does not hold the parameters of `model`: create it after "
+             "prepare_model(), from model.parameters().")
+    if not all(math.isclose(group["lr"], lab.learning_rate) for group in optimizer.param_groups):
+        fail("The optimizer's learning rate must be LEARNING_RATE.")
+
+
+class RecordingLoss(nn.CrossEntropyLoss):
+    """Cross-entropy that remembers each batch's loss, size and where the labels were."""
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__()
+        self.device = device
+        self.losses: list[float] = []
+        self.samples = 0
+        self.labels_off_device = 0
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if not on_device(target, self.device):
+            self.labels_off_device += 1
+        loss = super().forward(logits, target)
+        self.losses.append(float(loss.detach()))
+        self.samples += len(target)
+        return loss
+
+
+class RecordingSGD(torch.optim.SGD):
+    """SGD that checks, at every step, that the gradients are those of the last batch alone."""
+
+    def __init__(self, params) -> None:
+        self.params_list = list(params)
+        super().__init__(self.params_list, lr=0.05)
+        self.steps = 0
+        self.stale_steps = 0
+        self.last_gradient: dict[int, torch.Tensor] = {}
+        for p in self.params_list:
+            p.register_hook(self._remember(p))
+
+    def _remember(self, p: torch.Tensor):
+        def hook(gradient: torch.Tensor) -> None:
+            self.last_gradient[id(p)] = gradient.detach().clone()
+        return hook
+
+    def step(self, closure=None):
+        self.steps += 1
+        # Without zero_grad() the gradients accumulate: .grad is then not this batch's gradient.
+        if any(p.grad is not None and id(p) in self.last_gradient
+               and not torch.allclose(p.grad, self.last_gradient[id(p)], atol=1e-7)
+               for p in self.params_list):
+            self.stale_steps += 1
+        return super().step(closure)
+
+
+TRAIN_SAMPLES, TRAIN_BATCH = 96, 16  # six full batches: batch mean = sample mean
+
+
+def test_train_epoch(nb, grader):
+    model = GraderNet()
+    model.eval()  # train_epoch must switch to training mode itself
+    x = torch.rand(TRAIN_SAMPLES, 28, 28)
+    y = torch.randint(0, 10, (TRAIN_SAMPLES,))
+    before = copy.deepcopy(model.state_dict())
+    device = grading_device(grader.gpu_available)
+    loss_fn = RecordingLoss(device)
+    modes: list[bool] = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
+    returned = []
+
+    def run(d: torch.device) -> None:
+        model.to(d)
+        optimizer = RecordingSGD(model.parameters())
+        returned.append((call(nb.train_epoch, model, x, y, loss_fn, optimizer, d, TRAIN_BATCH,
+                              what="train_epoch(model, x, y, loss_fn, optimizer, device, 16)"),
+                         optimizer))
+
+    try:
+        with notebook_device(nb, device):
+            report = observe_training(run, model, device)
+    finally:
+        hook.remove()
+    mean_loss, optimizer = returned[0]
+    if report.forward_calls == 0:
+        fail("train_epoch() never runs the model.")
+    if not all(modes):
+        fail("train_epoch() runs the model outside training mode: call model.train() first.")
+    if report.inputs_off_device:
+        fail("train_epoch() feeds the model batches that are not on `device`: move each batch "
+             "with .to(device).")
+    if loss_fn.labels_off_device:
+        fail("train_epoch() computes the loss with labels that are not on `device`: move the "
+             "labels too.")
+    if not loss_fn.losses:
+        fail("train_epoch() must compute each batch's loss with the loss_fn it is given.")
+    if loss_fn.samples != TRAIN_SAMPLES or len(loss_fn.losses) != TRAIN_SAMPLES // TRAIN_BATCH:
+        fail("train_epoch() must go over every sample exactly once, in batches of batch_size.")
+    if optimizer.steps != len(loss_fn.losses):
+        fail("train_epoch() must step the optimizer once per batch.")
+    if optimizer.stale_steps:
+        fail("train_epoch() steps with gradients accumulated over several batches: call "
+             "optimizer.zero_grad() for every batch.")
+    model.to("cpu")
+    if all(torch.equal(before[k], v.detach()) for k, v in model.state_dict().items()):
+        fail("train_epoch() does not change the model's weights: back-propagate the loss and "
+             "step the optimizer.")
+    reported = plain_number(mean_loss)
+    expected = sum(loss_fn.losses) / len(loss_fn.losses)
+    if reported is None or not math.isclose(reported, expected, rel_tol=1e-4, abs_tol=1e-6):
+        fail("train_epoch() must return the epoch's mean loss, as a float.")
+
+
+def test_trained_on_gpu(nb, grader):
+    grader.require_gpu("Training the model on the GPU")
+    if not all(p.is_cuda for p in nb.model.parameters()):
+        fail("The trained model's parameters are not on the GPU although PyTorch sees one.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 5: inference and accuracy.
+# ---------------------------------------------------------------------------------------------
+
+
+def test_predict(nb, grader):
+    model = GraderNet()
+    x = torch.rand(300, 28, 28)
+    reference = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        expected = reference(x).argmax(dim=1)
+    model.train()  # predict must switch to evaluation mode itself
+    modes: list[tuple[bool, bool]] = []
+    hook = model.register_forward_pre_hook(
+        lambda module, inputs: modes.append((module.training, torch.is_grad_enabled())))
+    device = grading_device(grader.gpu_available)
+    returned = []
+
+    def run(d: torch.device) -> None:
+        model.to(d)
+        with host_semantics(d):
+            returned.append(call(nb.predict, model, x, d, what="predict(model, x, device)"))
+
+    try:
+        with notebook_device(nb, device):
+            report = observe_training(run, model, device)
+    finally:
+        hook.remove()
+    predictions = returned[0]
+    if report.forward_calls == 0:
+        fail("predict() never runs the model.")
+    if any(training for training, _ in modes):
+        fail("predict() runs the model in training mode: call model.eval() first (dropout "
+             "makes its predictions random otherwise).")
+    if any(grad for _, grad in modes):
+        fail("predict() runs the model with gradient tracking on: run it inside "
+             "`with torch.no_grad():`.")
+    if report.inputs_off_device:
+        fail("predict() feeds the model batches that are not on `device`: move each batch with "
+             ".to(device).")
+    if type(predictions) is not torch.Tensor or tuple(predictions.shape) != (len(x),):
+        fail("predict() must return one tensor with one predicted class per image.")
+    if left_on_device(predictions, device):
+        fail("predict() returns its predictions on `device`: move them to the CPU with .cpu().")
+    if predictions.dtype != torch.int64:
+        fail("predict() must return the classes as an int64 tensor (argmax of the logits).")
+    if not torch.equal(predictions.cpu(), expected):
+        fail("predict() does not return the class with the largest logit for every image.")
+
+
+def measured_accuracy(model: nn.Module) -> float:
+    """The trained model's accuracy on the grader's own copy of the test set, on the CPU."""
+    (_, _), (x_test, y_test) = load_fashion_mnist()
+    cpu_model = copy.deepcopy(unwrapped(model)).to("cpu").eval()  # the student's model stays
+    with torch.no_grad():
+        logits = cpu_model(torch.from_numpy(x_test).float() / 255.0)
+    return float((logits.argmax(dim=1).numpy() == y_test).mean())
+
+
+def test_accuracy(nb, lab):
+    if not isinstance(nb.model, nn.Module):
+        fail("`model` must be your trained FashionANN.")
+    measured = measured_accuracy(nb.model)
+    if measured < lab.accuracy_threshold:
+        fail(f"The grader measured your trained model's test accuracy at {measured:.4f}, below "
+             f"the threshold {lab.accuracy_threshold}.")
+    reported = plain_number(nb.test_accuracy)
+    if reported is None:
+        fail("test_accuracy must be a number (a float).")
+    if abs(reported - measured) > lab.accuracy_tolerance:
+        fail(f"You report a test accuracy of {reported:.4f}, but the grader measured "
+             f"{measured:.4f} for your trained model: report what you measured.")

@@ -1,0 +1,63 @@
+"""End to end: lab 4's sample submissions (CPU versus GPU with an AlexNet-style CNN) graded by
+`gpukit grade` (real nbgrader, real kernels) on this CPU-only machine, on the generated
+Fashion-MNIST stand-in.
+
+The timing checks run the student's timing functions on the grader's paced model (every step
+takes a known time), so they are exact on any machine; the reported times are cross-checked
+against the grader's clock of the cells that measured them. The GPU-only check (gpu_timing:
+synchronization) is skipped with full points here.
+"""
+
+from __future__ import annotations
+
+from tests.lab_tier import LabTier
+
+FULL = {"device": 1, "cnn_model": 2, "training_timing": 3, "inference_timing": 2,
+        "timing_report": 2, "gpu_timing": 2, "bar_chart": 2, "amp": 2, "sweep": 2}
+ZERO = dict.fromkeys(FULL, 0)
+
+
+class TestCpuVsGpuSampleClass(LabTier):
+    template = "cpu_vs_gpu"
+    FULL = FULL
+    EXPECTED = {
+        "reference-solution": FULL,
+        "untouched-release": ZERO,
+        # the demo class
+        "clock-started-before-warmup": {**FULL, "training_timing": 0},
+        "inference-tracks-gradients": {**FULL, "inference_timing": 0},
+        # tests/fixtures/cpu_vs_gpu/
+        "warmup-skipped": {**FULL, "training_timing": 0},
+        "batches-never-moved": {**FULL, "training_timing": 0},
+        "inference-in-training-mode": {**FULL, "inference_timing": 0},
+        "times-typed": {**FULL, "timing_report": 0},
+        "cpu-time-rescaled": {**FULL, "timing_report": 0},
+        "bar-chart-zero-for-missing": {**FULL, "bar_chart": 0},
+        "amp-without-autocast": {**FULL, "amp": 0},
+        "amp-without-scaler": {**FULL, "amp": 0},
+        "sweep-reuses-one-model": {**FULL, "sweep": 0},
+        "sweep-reports-steps-per-second": {**FULL, "sweep": 0},
+        "empty-written-answers": FULL,
+    }
+    MESSAGES = {
+        ("clock-started-before-warmup", "training_timing"): "start the clock after the warm-up",
+        ("warmup-skipped", "training_timing"): "it must run its 2 warm-up steps",
+        ("batches-never-moved", "training_timing"): "batches that are not on `device`",
+        ("inference-tracks-gradients", "inference_timing"): "inside `with torch.no_grad():`",
+        ("inference-in-training-mode", "inference_timing"): "call model.eval() first",
+        ("times-typed", "timing_report"): "is not the `cpu_train_s` you measured",
+        ("cpu-time-rescaled", "timing_report"): "does not match the grader's clock",
+        ("bar-chart-zero-for-missing", "bar_chart"): "one bar per measured time",
+        ("amp-without-autocast", "amp"): "inside torch.autocast",
+        ("amp-without-scaler", "amp"): "scale every step's loss with the GradScaler",
+        ("sweep-reuses-one-model", "sweep"): "fresh model with make_model()",
+        ("sweep-reports-steps-per-second", "sweep"): "does not report images per second",
+    }
+    GPU_ONLY = {"gpu_timing"}
+    WRITTEN = {
+        "reference-solution": {"q_speedup": "complete", "q_amp": "complete",
+                               "q_batch_size": "complete"},
+        "empty-written-answers": {"q_speedup": "missing", "q_amp": "too_short",
+                                  "q_batch_size": "complete"},
+    }
+    FEEDBACK = ("clock-started-before-warmup", "start the clock after the warm-up steps")

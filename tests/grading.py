@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 
-from gpukit.config import Lab, LoadedConfig
+from gpukit.config import Lab, LoadedConfig, load_config
+from gpukit.course.release import release_course
 from gpukit.demo.run import demo_submissions, prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
 from tests.conftest import FIXTURES
@@ -34,14 +35,33 @@ def read_rows(output: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(handle)}
 
 
+LAB_SETTINGS = """
+# The test tier's variant of one lab (tests/grading.py).
+config = dataclasses.replace(config, assignments=[
+    dataclasses.replace(lab, **{settings!r}) if lab.name == {name!r} else lab
+    for lab in config.assignments])
+"""
+
+
 def grade_sample_class(released_course: LoadedConfig, lab: Lab, work: Path,
-                       students: set[str], env: dict[str, str] | None = None) -> dict:
+                       students: set[str], env: dict[str, str] | None = None,
+                       settings: dict | None = None) -> dict:
     """The lab's demo submissions and its tests/fixtures/<template>/*.edits, graded in one run.
 
     ``students`` is the test's expected table: every submission must have its row there.
+    ``settings`` overrides some of the lab's settings (a shorter variant): the course is then
+    released again with them, and the submissions are edits of that release's solution.
     """
     course = prepare_demo_course(released_course, work / "course")
-    notebooks = {s.student: s.notebook for s in demo_submissions(released_course.root, lab)}
+    masters = released_course.root
+    if settings:
+        config = course.root / "grading_config.py"
+        config.write_text(config.read_text() + LAB_SETTINGS.format(settings=settings,
+                                                                    name=lab.name))
+        course = load_config(config)
+        release_course(course, progress=False)
+        lab, masters = course.course.assignment(lab.name), course.root
+    notebooks = {s.student: s.notebook for s in demo_submissions(masters, lab)}
     solution = notebooks["reference-solution"]
     for path in sorted((FIXTURES / lab.template).glob("*.edits")):
         notebooks[path.stem] = apply_edits_file(solution, path)

@@ -38,6 +38,7 @@ class LabTier:
     GPU_ONLY: ClassVar[set[str]] = set()  # checks skipped with full points on a CPU grader
     WRITTEN: ClassVar[dict[str, dict[str, str]]]  # completeness states of two submissions
     FEEDBACK: ClassVar[tuple[str, str]]  # a submission and a sentence its feedback shows
+    SETTINGS: ClassVar[dict] = {}  # a shorter variant of the lab's settings, if any
 
     @classmethod
     def pytest_generate_tests(cls, metafunc: pytest.Metafunc) -> None:
@@ -47,10 +48,12 @@ class LabTier:
             metafunc.parametrize("student", sorted(cls.EXPECTED))
 
     @pytest.fixture(scope="class")
-    def graded(self, released_course, tmp_path_factory) -> dict:
+    @classmethod
+    def graded(cls, released_course, tmp_path_factory) -> dict:
         """All sample submissions of the lab, graded once by `gpukit grade` as a subprocess."""
-        return grade_sample_class(released_course, lab_of(released_course, self.template),
-                                  tmp_path_factory.mktemp(self.template), set(self.EXPECTED))
+        return grade_sample_class(released_course, lab_of(released_course, cls.template),
+                                  tmp_path_factory.mktemp(cls.template), set(cls.EXPECTED),
+                                  settings=cls.SETTINGS)
 
     def test_every_check_fails_on_some_fixture(self):
         fixtures = {p.stem for p in (FIXTURES / self.template).glob("*.edits")}

@@ -26,6 +26,7 @@ class TestFashionAnnSampleClass(LabTier):
         "data-parallel-always": {**FULL, "multi_gpu": 0},
         "predictions-left-on-device": {**FULL, "predict": 0},
         # tests/fixtures/fashion_ann/
+        "device-hardcoded-cpu": {**FULL, "device": 0},
         "softmax-before-loss": {**FULL, "ann_model": 0},
         "data-parallel-never": {**FULL, "multi_gpu": 0},
         "model-never-moved": {**FULL, "multi_gpu": 0},
@@ -40,6 +41,7 @@ class TestFashionAnnSampleClass(LabTier):
         "empty-written-answers": FULL,
     }
     MESSAGES = {
+        ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
         ("softmax-before-loss", "ann_model"): "must return logits",
         ("data-parallel-always", "multi_gpu"): "wrap the model in nn.DataParallel exactly when "
                                                "there is more than one GPU",

@@ -289,6 +289,8 @@ def test_train_epoch(nb, grader):
 
 
 def test_trained_on_gpu(nb, grader):
+    if not isinstance(nb.model, nn.Module):
+        fail("`model` must be your trained FashionANN.")
     grader.require_gpu("Training the model on the GPU")
     if not all(p.is_cuda for p in nb.model.parameters()):
         fail("The trained model's parameters are not on the GPU although PyTorch sees one.")

@@ -226,6 +226,7 @@ def summary(records: list[SubmissionRecord], output: Path) -> str:
     counts = ", ".join(f"{sum(r.status == s for r in records)} {s}" for s in STATUSES
                        if any(r.status == s for r in records))
     lines = [f"{len(records)} submissions: {counts}."]
+    width = max((len(r.student) for r in records), default=0)
     for r in records:
         flags = []
         if r.needs_gpu_regrade:
@@ -239,7 +240,7 @@ def summary(records: list[SubmissionRecord], output: Path) -> str:
         if r.status == "integrity":
             flags.insert(0, "INTEGRITY: " + r.message)
         score = f"{r.score:g}/{r.max_score:g}" if r.checks else r.status.upper()
-        lines.append(f"  {r.student:24} {score:>8}  {'; '.join(flags) or r.message}")
+        lines.append(f"  {r.student:{width}} {score:>8}  {'; '.join(flags) or r.message}")
     lines.append(f"Grades: {output / 'grades.csv'}; feedback: {output / 'feedback'}; "
                  f"records: {output / 'records'}")
     return "\n".join(lines)

@@ -9,15 +9,17 @@ code or the expected value.
 
 **How a timing function is graded.** A time measured on the student's model proves nothing by
 itself, so the grader hands the student's timing functions a model of its own, :class:`PacedNet`,
-whose every forward pass takes a known time ``STEP_S`` and records when it started. A correct
-function that times ``batches`` steps after its warm-up returns the time from the start of the
-first timed step to its return, which the grader knows from those records (the few milliseconds
-of bookkeeping per step included, whatever the machine's speed): one step too few means steps were
-skipped, more means the warm-up was timed too. On a GPU grader the paced model *queues* a GPU
-kernel of that length (``torch.cuda._sleep``) instead of sleeping, so only a function that
-synchronizes before reading the clock measures it. The model also records, at every forward pass,
-the batch size, the training mode, whether gradients and autocast were on, and (through
-gpukit/grading/placement.py) where its inputs and parameters were.
+whose every forward pass takes a known time ``STEP_S`` and which records when each forward pass
+started and when its forward and backward passes ended. A correct function that times ``batches``
+steps after its warm-up started its clock between the end of the last warm-up step's work and the
+start of the first timed forward pass, so the grader knows the range its result must fall in (the
+bookkeeping of every step included, whatever the machine's speed): one step too few means steps
+were skipped, one more means the warm-up was timed too. The garbage collector is paused while a
+timing function runs, so its pauses cannot widen the range. On a GPU grader the paced model
+*queues* a GPU kernel of that length (``torch.cuda._sleep``) instead of sleeping, so only a
+function that synchronizes before reading the clock measures it. The model also records, at every
+forward pass, the batch size, the training mode, whether gradients and autocast were on, and
+(through gpukit/grading/placement.py) where its inputs and parameters were.
 
 The times the notebook reports are cross-checked against the grader's cell clock
 (gpukit/grading/probes.py): each must be the difference of two clock readings taken in the cell
@@ -27,6 +29,7 @@ that set it, and no longer than that cell: a time scaled, rounded or typed after
 from __future__ import annotations
 
 import copy
+import gc
 import statistics
 import time
 from dataclasses import dataclass
@@ -46,12 +49,11 @@ from gpukit.grading.checks import (
 from gpukit.grading.placement import grading_device, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
 
-STEP_S = 0.05        # the paced model's time per forward pass
+STEP_S = 0.1         # the paced model's time per forward pass
 TIMED_BATCHES = 4    # batches the grader asks the timing functions to time
 WARMUP = 2           # the timing functions' default warm-up
 GRADER_BATCH = 8
-# A measurement may differ from the grader's record of the timed steps by half a step: one step
-# more or less is a wrong measurement.
+# Beyond the range the records allow, half a step of slack: a step more or less is wrong.
 SLACK_S = 0.5 * STEP_S
 TIME_KEYS = ("cpu_train_s", "gpu_train_s", "cpu_infer_s", "gpu_infer_s")
 
@@ -74,6 +76,9 @@ class PacedNet(nn.Module):
         self.linear = nn.Linear(28 * 28, 10)
         self.gpu_kernel_cycles = gpu_kernel_cycles  # None: sleep on the host, even on a GPU
         self.steps: list[StepRecord] = []
+        self.work_ended: list[float] = []  # when each forward and each backward pass ended
+        self.linear.weight.register_post_accumulate_grad_hook(
+            lambda _: self.work_ended.append(time.perf_counter()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.steps.append(StepRecord(time.perf_counter(), len(x), self.training,
@@ -83,7 +88,9 @@ class PacedNet(nn.Module):
             torch.cuda._sleep(self.gpu_kernel_cycles)  # queued: returns at once
         else:
             time.sleep(STEP_S)
-        return self.linear(x.flatten(1))
+        out = self.linear(x.flatten(1))
+        self.work_ended.append(time.perf_counter())
+        return out
 
 
 def gpu_cycles_per_second() -> float:
@@ -104,17 +111,19 @@ def weights_changed(model: nn.Module, before: dict) -> bool:
 
 
 def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float) -> float:
-    """The returned seconds, once they match the timed steps the grader saw (else fail)."""
+    """The returned seconds, once they fall in the range the model's records allow (else fail)."""
     reported = plain_number(seconds)
     if reported is None or reported <= 0:
         fail(f"{what} must return the measured time in seconds, as a float.")
-    timed = returned_at - model.steps[WARMUP].started  # the steps after the warm-up
-    if reported < timed - SLACK_S:
+    first_timed = model.steps[WARMUP].started
+    warmup_done = max((t for t in model.work_ended if t <= first_timed), default=first_timed)
+    shortest, longest = returned_at - first_timed, returned_at - warmup_done
+    if reported < shortest - SLACK_S:
         fail(f"{what} returned {reported:.3f} s, but its {TIMED_BATCHES} timed steps of the "
-             f"grader's model took {timed:.3f} s: time every step it was asked for.")
-    if reported > timed + SLACK_S:
+             f"grader's model took {shortest:.3f} s: time every step it was asked for.")
+    if reported > longest + SLACK_S:
         fail(f"{what} returned {reported:.3f} s, but its {TIMED_BATCHES} timed steps of the "
-             f"grader's model took {timed:.3f} s: start the clock after the warm-up steps.")
+             f"grader's model took {shortest:.3f} s: start the clock after the warm-up steps.")
     return reported
 
 
@@ -137,8 +146,12 @@ def run_placed(nb, grader, function, model: PacedNet, data: tuple, sizes: tuple,
     returned = []
 
     def run(d: torch.device) -> None:
-        returned.append(call(function, model, *data, d, *sizes, what=what))
-        returned.append(time.perf_counter())
+        gc.disable()  # a collection inside the timed range would look like a timing error
+        try:
+            returned.append(call(function, model, *data, d, *sizes, what=what))
+            returned.append(time.perf_counter())
+        finally:
+            gc.enable()
 
     with notebook_device(nb, device):
         report = observe_training(run, model, device)

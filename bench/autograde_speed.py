@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         course = prepare_demo_course(loaded, work / "course")
         # The demo course's own data directory: the given datasets, linked, plus the generated
         # Fashion-MNIST stand-in where the real one is missing (labs 3 and 4).
-        del os.environ["GPUKIT_DATA_DIR"]
+        os.environ["GPUKIT_DATA_DIR"] = str(work / "course" / "data")
         os.environ["GPUKIT_COURSE_ROOT"] = str(course.root)
         kernelspec.install(course.root)
         for each in loaded.course.assignments:

@@ -23,7 +23,8 @@ import shlex
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -541,24 +542,32 @@ def _download_verified(
     url: str, target: Path, file: DataFile, *, progress: bool, timeout: float
 ) -> None:
     """Download ``url`` to a temporary file beside ``target``; rename it there once it verifies."""
+    with staged_file(target) as tmp:
+        with open(tmp, "xb") as out:
+            _stream(url, out, label=target.name, progress=progress, timeout=timeout)
+        # Network errors were already turned into _MirrorFailed: an OSError here is the disk.
+        _check_and_parse(tmp.read_bytes(), file, source=url)
+
+
+@contextmanager
+def staged_file(target: Path) -> Iterator[Path]:
+    """A hidden temporary path beside ``target``, renamed onto it when the block succeeds and
+    removed otherwise (failures, Ctrl-C, checksum mismatches); disk errors become DatasetError.
+    """
     # Our own name (not mkstemp) so the file gets the usual umask permissions, which matters for
     # a data directory shared with students. The leading dot keeps it out of casual listings.
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
     try:
-        with open(tmp, "xb") as out:
-            _stream(url, out, label=target.name, progress=progress, timeout=timeout)
-        _check_and_parse(tmp.read_bytes(), file, source=url)
+        yield tmp
         os.replace(tmp, target)
     except OSError as exc:
-        # Network errors were already turned into _MirrorFailed: this one is the local disk.
         raise DatasetError(
             f"Could not write {target}: {exc.strerror or exc}.",
             hint=f"Check the free space and permissions of {target.parent}, "
             "or pick another --data-dir.",
         ) from None
     finally:
-        # Covers failures, Ctrl-C and checksum mismatches alike; a no-op after the rename.
-        tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # a no-op after the rename
 
 
 def _stream(

@@ -20,14 +20,12 @@ checksums instead of the official ones, and say that it is loading the stand-in.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 
 from gpukit.data.idx import decompress, encode_idx
-from gpukit.data.loader import PathLike, _make_dir, resolve_data_dir
+from gpukit.data.loader import PathLike, _make_dir, resolve_data_dir, staged_file
 from gpukit.data.registry import (
     FASHION_MNIST,
     FASHION_MNIST_STANDIN,
@@ -141,19 +139,8 @@ def _checked_bytes(array: np.ndarray, file: DataFile) -> bytes:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` to a hidden temporary file beside ``target``, then rename it into place."""
-    # As in the downloader: our own name, so the file gets the usual umask permissions.
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
-    try:
+    with staged_file(target) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise DatasetError(
-            f"Could not write {target}: {exc.strerror or exc}.",
-            hint=f"Check the free space and permissions of {target.parent}, "
-            "or pick another --data-dir.",
-        ) from None
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failure or Ctrl-C; a no-op after the rename
 
 
 def _marker_text() -> str:

@@ -47,7 +47,7 @@ def run_keras(data_dir: Path) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from gpukit.data import load_mnist
+    from gpukit_student.data import load_mnist
 
     keras.utils.set_random_seed(SEED)
     # Same arrays as keras.datasets.mnist.load_data() (uint8, (N, 28, 28)), read offline.

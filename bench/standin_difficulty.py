@@ -1,8 +1,8 @@
 """How hard is the generated Fashion-MNIST stand-in to learn? Trains small networks and reports.
 
-The stand-in (gpukit/data/standin.py) should sit in the same regime as the real Fashion-MNIST
-(where this MLP reaches about 0.87 in a few epochs): clearly learnable, not trivially solved. For
-each seed, on the CPU with 2 torch threads, this script measures:
+The stand-in (gpukit_student/data/standin.py) should sit in the same regime as the real
+Fashion-MNIST (where this MLP reaches about 0.87 in a few epochs): clearly learnable, not trivially
+solved. For each seed, on the CPU with 2 torch threads, this script measures:
 
 * the test accuracy of an untrained MLP (chance is 0.10);
 * the MLP Flatten -> Linear(784, 256) -> ReLU -> Linear(256, 128) -> ReLU -> Linear(128, 10),
@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from gpukit.data import generate_fashion_standin
+from gpukit_student.data import generate_fashion_standin
 
 BATCH_SIZE = 64
 

@@ -57,7 +57,7 @@ import numpy as _bnp
 import tensorflow as _btf
 import torch as _btorch
 
-from gpukit.data import load_mnist as _bload_mnist
+from gpukit_student.data import load_mnist as _bload_mnist
 
 (_, _), (_bx, _by) = _bload_mnist()
 _bprobs = _bnp.asarray(keras_model(_bx.astype("float32") / 255.0, training=False))
@@ -109,7 +109,7 @@ def check_inputs(notebook: Path, data_dir: Path) -> None:
     if not notebook.is_file():
         raise BenchError(f"reference notebook not found: {notebook}\n"
                          "Render it first (gpukit render / the course's build step).")
-    from gpukit.data import verify_dataset
+    from gpukit_student.data import verify_dataset
 
     problems = [f"  {s.filename}: {s.message}" for s in verify_dataset("mnist", data_dir)
                 if not s.ok]

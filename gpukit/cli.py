@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gpukit.data.cli import add_data_commands
+    from gpukit_student.data.cli import add_data_commands
 
     parser = argparse.ArgumentParser(
         prog="gpukit",

@@ -6,27 +6,15 @@ message must stand on its own: name the file, field or dataset, and say what the
 
 from __future__ import annotations
 
+# The base class and the dataset error live in the student runtime, which the kit depends on:
+# one hierarchy for both packages.
+from gpukit_student.errors import DatasetError, GpukitError
 
-class GpukitError(Exception):
-    """Base class for errors that gpukit reports to an instructor or student."""
-
-    def __init__(self, message: str, *, hint: str | None = None):
-        self.message = message
-        self.hint = hint
-        super().__init__(message)
-
-    def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message}\n  What to do: {self.hint}"
-        return self.message
+__all__ = ["ConfigError", "DatasetError", "GpukitError", "NbgraderError", "TemplateError"]
 
 
 class ConfigError(GpukitError):
     """grading_config.py is missing, does not load, or holds an invalid value."""
-
-
-class DatasetError(GpukitError):
-    """A dataset file is missing, corrupt, or could not be downloaded."""
 
 
 class TemplateError(GpukitError):

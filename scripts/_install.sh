@@ -12,11 +12,12 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.gpukit-installed"
-wanted="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) ${GPUKIT_EXTRAS:-}"
+wanted="$(cat pyproject.toml student/pyproject.toml | sha256sum | cut -d' ' -f1) ${GPUKIT_EXTRAS:-}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
     echo "==> installing gpukit and its pinned dependencies into .venv"
     echo "    (first time: about 3 minutes and 6 GB: PyTorch, TensorFlow, nbgrader)"
+    # The student runtime (student/) first: the kit depends on it, and it is not on an index.
     .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-        -e ".${GPUKIT_EXTRAS:+[$GPUKIT_EXTRAS]}"
+        -e ./student -e ".${GPUKIT_EXTRAS:+[$GPUKIT_EXTRAS]}"
     echo "$wanted" > "$stamp"
 fi

@@ -9,7 +9,25 @@ full points here.
 
 from __future__ import annotations
 
+import shutil
+
+from gpukit.course import nbgrader_steps
+from gpukit.course.autograde import notebook_stem
+from gpukit.course.grades import read_grades
+from gpukit.course.layout import CourseLayout
+from gpukit.course.student_wheel import student_wheel_filename
 from tests.lab_tier import LabTier
+
+# A student runtime of the student's own, handed in beside the notebook: if the grader imported
+# it, the setup cell would load no data and leave a trace.
+TAMPERED_RUNTIME = """\
+import pathlib
+pathlib.Path("tampered-runtime-was-imported").write_text("yes")
+
+
+def load_fashion_mnist(*args, **kwargs):
+    raise RuntimeError("the tampered runtime was imported")
+"""
 
 FULL = {"device": 1, "ann_model": 2, "multi_gpu": 2, "training_setup": 1, "train_epoch": 3,
         "predict": 3, "accuracy": 4, "trained_on_gpu": 1}
@@ -39,6 +57,7 @@ class TestFashionAnnSampleClass(LabTier):
         "trained-on-a-subset": {**FULL, "accuracy": 0},
         "accuracy-typed": {**FULL, "accuracy": 0},
         "empty-written-answers": FULL,
+        "reimports-student-runtime": FULL,
     }
     MESSAGES = {
         ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
@@ -67,3 +86,23 @@ class TestFashionAnnSampleClass(LabTier):
                                   "q_multi_gpu": "too_short"},
     }
     FEEDBACK = ("predictions-left-on-device", "returns its predictions on `device`")
+
+    def test_a_runtime_handed_in_beside_the_notebook_changes_nothing(self, graded):
+        """Plain `nbgrader autograde` copies whatever a student hands in beside the notebook: a
+        tampered gpukit_student package and a fake wheel there grade exactly like the plain
+        reference, and the release's wheel is put back over the fake one."""
+        course, lab = graded["course"], graded["lab"]
+        layout = CourseLayout(course.root)
+        folder = layout.submitted("tampered-runtime", lab).parent
+        folder.mkdir(parents=True)
+        shutil.copy(layout.submitted("reference-solution", lab), folder)
+        (folder / "gpukit_student").mkdir()
+        (folder / "gpukit_student" / "__init__.py").write_text(TAMPERED_RUNTIME)
+        (folder / student_wheel_filename()).write_bytes(b"not the runtime")
+        nbgrader_steps.autograde(course.root, lab.name, "--student", "tampered-runtime")
+        grades = read_grades(course.root, lab, notebook_stem(lab))
+        assert grades["tampered-runtime"].cells == grades["reference-solution"].cells
+        autograded = layout.autograded("tampered-runtime", lab).parent
+        assert not (autograded / "tampered-runtime-was-imported").exists()
+        assert (autograded / student_wheel_filename()).read_bytes() == \
+            (layout.release(lab).parent / student_wheel_filename()).read_bytes()

@@ -63,7 +63,7 @@ def test_missing_dataset_tells_how_to_get_it(tmp_path):
     done = gpukit("data", "verify", "mnist", "--data-dir", str(tmp_path))
     assert done.returncode == 1
     assert "MISSING  train-images-idx3-ubyte" in done.stdout
-    assert f"gpukit data fetch mnist --data-dir {tmp_path}" in done.stdout
+    assert f"gpukit-data fetch mnist --data-dir {tmp_path}" in done.stdout
 
 
 def test_real_mnist_verifies(mnist_data_dir):

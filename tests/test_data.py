@@ -1,4 +1,4 @@
-"""Tests for gpukit.data: IDX files, the dataset registry, loading, downloading and the CLI.
+"""Tests for gpukit_student.data: IDX files, the dataset registry, loading, downloading and the CLI.
 
 Three tiers:
 * real: the real MNIST in ../shared/data beside the repository (skipped if absent, except in CI);
@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpukit.data import (
+from gpukit.errors import DatasetError
+from gpukit_student.data import (
     DATASETS,
     Checksum,
     DatasetSpec,
@@ -32,10 +33,9 @@ from gpukit.data import (
     resolve_data_dir,
     verify_dataset,
 )
-from gpukit.data.cli import add_data_commands, run_data_command
-from gpukit.data.idx import encode_idx, read_idx, write_idx
-from gpukit.data.registry import FASHION_MNIST, MNIST, ROLES
-from gpukit.errors import DatasetError
+from gpukit_student.data.cli import add_data_commands, run_data_command
+from gpukit_student.data.idx import encode_idx, read_idx, write_idx
+from gpukit_student.data.registry import FASHION_MNIST, MNIST, ROLES
 
 REAL_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Published class frequencies of the MNIST test set (digits 0..9).
@@ -347,7 +347,7 @@ def test_missing_files_name_the_files_and_the_fetch_command(tmp_path: Path) -> N
     message = str(err.value)
     assert all(name in message for name in FILENAMES)
     assert str(tmp_path / "mnist") in message
-    assert f"gpukit data fetch mnist --data-dir {tmp_path}" in message
+    assert f"gpukit-data fetch mnist --data-dir {tmp_path}" in message
     assert "download=True" in message
 
 
@@ -671,7 +671,7 @@ def test_cli_verify_reports_corrupt_and_missing_files(
     assert "MISSING  t10k-labels-idx1-ubyte: not found" in out
     assert "2 of 4 files are missing or invalid." in out
     assert f"What to do: Delete {labels}" in out
-    assert "gpukit data fetch mnist --data-dir" in out
+    assert "gpukit-data fetch mnist --data-dir" in out
 
 
 def test_cli_fetch(

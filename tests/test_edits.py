@@ -27,9 +27,19 @@ def test_replace_swaps_the_whole_cell():
     assert sources(result)["b"] == "print('hi')"
 
 
+def test_insert_adds_a_cell_of_the_students_own_after_the_named_one():
+    result = apply_edits(NB, parse_edits("# why\n%% insert after=a\nimport os\nprint(os)\n",
+                                         "t"), "t")
+    assert [cell.source for cell in result.cells] == ["x = 1\ny = 2", "import os\nprint(os)",
+                                                      "print(x)"]
+    own = result.cells[1]
+    assert own.cell_type == "code" and "nbgrader" not in own.metadata and own.id not in ("a", "b")
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("%% edit id=a\n- z = 3\n+ z = 4\n", "occurs 0 times"),
     ("%% edit id=nope\n- x\n+ y\n", "no cell with id 'nope'"),
+    ("%% insert after=nope\nx = 1\n", "no cell with id 'nope'"),
     ("%% edit id=a\nx = 1\n", "edit lines start with"),
     ("%% change id=a\n", "bad header"),
 ])

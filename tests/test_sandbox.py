@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import KernelManager
 
+import gpukit
+import gpukit_student
+from gpukit.course.nbgrader_settings import grader_environment
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE, SandboxSettings
 
@@ -166,3 +169,41 @@ def test_the_integrity_baseline_sees_tampering_but_not_normal_work(start):
                         "print(integrity.verify())")
     assert "time.perf_counter was replaced or deleted" in out
     assert "a post_run_cell event hook defined in the notebook was registered" in out
+
+
+def test_a_runtime_handed_in_beside_the_notebook_is_never_imported(start, course):
+    """A submission folder may hold a `gpukit_student/` (or `gpukit/`) of the student's: the
+    kernel imports the grader's own, installed ones, and students' other modules still work."""
+    workdir = course / "autograded" / "alice" / "lab"
+    for package in ("gpukit_student", "gpukit"):
+        (workdir / package).mkdir()
+        (workdir / package / "__init__.py").write_text(
+            "raise SystemExit('the copy handed in was imported')\n")
+    (workdir / "helpers.py").write_text("ANSWER = 42\n")
+    kernel = start(isolate=False)
+    out, errors = kernel.run("import gpukit, gpukit_student\n"
+                             "from gpukit_student import load_mnist\n"
+                             "from gpukit_student.data import loader\n"
+                             "from helpers import ANSWER\n"
+                             "print(gpukit_student.__file__, gpukit.__file__, loader.__file__)\n"
+                             "print(ANSWER)")
+    assert errors == []
+    runtime, kit, loader, answer = out.split()
+    assert (runtime, kit) == (gpukit_student.__file__, gpukit.__file__)
+    assert loader.startswith(str(Path(gpukit_student.__file__).parent))
+    assert answer == "42"  # the folder stays importable for the student's own modules
+
+
+def test_the_graders_python_environment_is_read_only(start, course):
+    """`%pip install` or a write into site-packages cannot change what later kernels import."""
+    runtime = Path(gpukit_student.__file__).parent
+    kernel = start(read_only=[str(course), *map(str, grader_environment())])
+    isolated(kernel)
+    out, errors = kernel.run("import pathlib, sysconfig\n"
+                             f"pathlib.Path({str(runtime / 'sneaky.py')!r}).write_text('')\n")
+    assert errors and "Read-only file system" in errors[0]
+    assert not (runtime / "sneaky.py").exists()
+    out, errors = kernel.run("import sysconfig\n"
+                             "site = pathlib.Path(sysconfig.get_paths()['purelib'])\n"
+                             "(site / 'sneaky.pth').write_text('')\n")
+    assert errors and "Read-only file system" in errors[0]

@@ -26,6 +26,20 @@ FLAGGED = {
     "import ctypes": "imports ctypes",
     "import gc\nobjects = gc.get_objects()": "calls gc.get_objects()",
     "%time x = 1\ndel time.time": "replaces time.time",
+    # The student runtime beyond what it exports: the clock's records, the loader's cache.
+    "from gpukit_student.clock import CLOCK_READINGS":
+        "reaches into the grader's gpukit_student.clock.CLOCK_READINGS",
+    "import gpukit_student as g\ng.clock.CLOCK_READINGS.values.clear()":
+        "reaches into the grader's gpukit_student.clock.CLOCK_READINGS",
+    "from gpukit_student import data\ndata.loader._CACHE.clear()":
+        "reaches into the grader's gpukit_student.data.loader",
+    "import gpukit_student.data.loader": "reaches into the grader's gpukit_student.data.loader",
+    "load_mnist.__globals__['_CACHE'].clear()":
+        "reaches into the grader's gpukit_student.load_mnist.__globals__",
+    "getattr(gpukit_student.clock, 'SYNC_COUNTER').calls = 0":
+        "reaches into the grader's gpukit_student.clock.SYNC_COUNTER",
+    "getattr(gpukit_student, name)": "reaches into the grader's gpukit_student with getattr()",
+    "from gpukit.data import load_mnist": "imports gpukit.data",
 }
 
 LAB_CODE = [
@@ -38,6 +52,14 @@ LAB_CODE = [
     "torch.backends.cudnn.benchmark = True",
     "class Net(nn.Module):\n    def forward(self, x):\n        return self.fc(x)",
     "this is not python (",
+    # The student runtime, as the setup cell teaches it and in other spellings.
+    "from gpukit_student import load_mnist\n(x_train, y_train), (x_test, y_test) = load_mnist()",
+    "import gpukit_student\ndata = gpukit_student.load_fashion_mnist()",
+    "import gpukit_student as g\ng.data.load_mnist()",
+    "from gpukit_student.data import load_fashion_mnist",
+    "from gpukit_student.clock import install_cell_clock",
+    "from gpukit_student import DatasetError\ntry:\n    load_mnist()\nexcept DatasetError as e:\n"
+    "    print(e.hint)",
 ]
 
 

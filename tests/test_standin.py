@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpukit.data import (
+from gpukit.errors import DatasetError
+from gpukit_student.data import (
     FASHION_MNIST_STANDIN,
     clear_cache,
     load_dataset,
@@ -25,10 +26,9 @@ from gpukit.data import (
     verify_dataset,
     write_fashion_standin,
 )
-from gpukit.data.cli import add_data_commands
-from gpukit.data.idx import encode_idx, write_idx
-from gpukit.data.registry import DATASETS, FASHION_MNIST, STAND_IN_MARKER, STAND_INS
-from gpukit.errors import DatasetError
+from gpukit_student.data.cli import add_data_commands
+from gpukit_student.data.idx import encode_idx, write_idx
+from gpukit_student.data.registry import DATASETS, FASHION_MNIST, STAND_IN_MARKER, STAND_INS
 
 FILENAMES = [file.filename for file in FASHION_MNIST.files]
 Generated = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -135,7 +135,7 @@ def test_write_creates_the_files_and_the_marker(tmp_path: Path, generated: Gener
     assert (directory / FILENAMES[3]).read_bytes() == encode_idx(y_test)
     marker = (directory / STAND_IN_MARKER).read_text()
     assert "NOT hold Zalando's Fashion-MNIST" in marker
-    assert "gpukit data fetch fashion-mnist --data-dir" in marker  # how to get the real one
+    assert "gpukit-data fetch fashion-mnist --data-dir" in marker  # how to get the real one
     assert "t10k-labels-idx1-ubyte.gz" in marker
 
 
@@ -168,7 +168,7 @@ def test_write_refuses_to_cover_real_files(tmp_path: Path, fast_generator: Gener
 
     message = str(err.value)
     assert "train-images-idx3-ubyte.gz" in message and "not the generated stand-in" in message
-    assert "What to do:" in message and "gpukit data verify fashion-mnist" in message
+    assert "What to do:" in message and "gpukit-data verify fashion-mnist" in message
     assert listing(directory) == ["train-images-idx3-ubyte.gz"]  # no marker, nothing else
     assert real.read_bytes() == before
 
@@ -237,7 +237,7 @@ def test_tampered_stand_in_file_is_rejected_by_name(standin_dir: Path) -> None:
     message = str(err.value)
     assert f"{victim} is corrupt: checksum mismatch" in message
     assert FASHION_MNIST_STANDIN.test_labels.checksum.hexdigest in message
-    assert "gpukit data fetch fashion-mnist --stand-in" in message and STAND_IN_MARKER in message
+    assert "gpukit-data fetch fashion-mnist --stand-in" in message and STAND_IN_MARKER in message
     bad = [s for s in verify_dataset("fashion-mnist", standin_dir) if not s.ok]
     assert [s.filename for s in bad] == ["t10k-labels-idx1-ubyte"]
 
@@ -275,7 +275,7 @@ def test_download_is_not_attempted_into_a_stand_in_folder(standin_dir: Path) -> 
     (standin_dir / "fashion-mnist" / "train-labels-idx1-ubyte").unlink()
     with pytest.raises(DatasetError, match="generated, not downloaded") as err:
         load_fashion_mnist(standin_dir, download=True)
-    assert "gpukit data fetch fashion-mnist --stand-in" in str(err.value)
+    assert "gpukit-data fetch fashion-mnist --stand-in" in str(err.value)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -19,10 +19,10 @@ import sys
 import numpy as np
 import torch
 
-from gpukit.data import load_mnist
 from gpukit.grading.checks import call, check_device_selection, fail, notebook_device
 from gpukit.grading.placement import grading_device, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
+from gpukit_student.data import load_mnist
 
 
 def grader_test_set() -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ forward pass, the batch size, the training mode, whether gradients and autocast 
 (through gpukit/grading/placement.py) where its inputs and parameters were.
 
 The times the notebook reports are cross-checked against the grader's cell clock
-(gpukit/grading/probes.py): each must be the difference of two clock readings taken in the cell
+(gpukit_student/clock.py): each must be the difference of two clock readings taken in the cell
 that set it, and no longer than that cell: a time scaled, rounded or typed afterwards is not.
 """
 

@@ -23,7 +23,6 @@ from unittest import mock
 import torch
 from torch import nn
 
-from gpukit.data import load_fashion_mnist
 from gpukit.grading.checks import (
     call,
     check_device_selection,
@@ -40,6 +39,7 @@ from gpukit.grading.placement import (
     on_device,
 )
 from gpukit.grading.values import plain_number
+from gpukit_student.data import load_fashion_mnist
 
 
 def unwrapped(model: nn.Module) -> nn.Module:

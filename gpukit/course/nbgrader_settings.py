@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -108,9 +109,26 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     settings = SandboxSettings(
         memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
         isolate=course.sandbox, course_root=str(root),
-        read_only=[str(root), str(loaded.data_dir)],
+        read_only=[str(root), str(loaded.data_dir), *map(str, grader_environment())],
         hidden=[str(path) for path in CourseLayout(root).private_to_grader()])
     os.environ[SANDBOX_VARIABLE] = settings.to_env()
+
+
+def grader_environment() -> list[Path]:
+    """The Python the grading kernels run on and the kit's own code, wherever they live.
+
+    Read-only in the kernel: a notebook that runs ``pip install`` (Colab habit) or writes into
+    site-packages must not change what later kernels import (the grader's gpukit_student above
+    all), even when the environment lies outside the course directory.
+    """
+    import site
+
+    import gpukit
+    import gpukit_student
+
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(site.getusersitepackages()),
+             Path(gpukit.__file__).parent, Path(gpukit_student.__file__).parent]
+    return [path for path in dict.fromkeys(paths) if path.exists()]
 
 
 def write_shim(root: Path) -> Path:

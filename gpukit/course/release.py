@@ -1,10 +1,15 @@
-"""Release: templates -> source/ (masters) -> release/ (student) and solutions/ (with rubric)."""
+"""Release: templates -> source/ (masters) -> release/ (student) and solutions/ (with rubric).
+
+A lab whose notebook imports the student runtime also gets the runtime's wheel in source/, which
+nbgrader copies into release/ and solutions/ with the notebook.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbformat.notebooknode import NotebookNode
 from tqdm import tqdm
 
 from gpukit.config import LoadedConfig
@@ -12,6 +17,12 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.render import render_notebook, render_rubric, write_notebook
+from gpukit.course.student_wheel import (
+    PACKAGE,
+    StudentWheel,
+    build_student_wheel,
+    imports_student_runtime,
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ def release_course(loaded: LoadedConfig, *, progress: bool = True) -> list[Relea
     """Render and release every assignment of the course; return where the files went."""
     layout = CourseLayout(loaded.root)
     write_shim(loaded.root)
+    wheel = build_student_wheel()
     released = []
     labs = loaded.course.assignments
     with tqdm(total=3 * len(labs), desc="release", unit="step", disable=not progress) as bar:
@@ -34,6 +46,7 @@ def release_course(loaded: LoadedConfig, *, progress: bool = True) -> list[Relea
             bar.set_postfix_str(f"{lab.name}: render")
             master = render_notebook(lab)
             write_notebook(master, layout.source(lab))
+            _place_student_wheel(wheel, master, layout.source(lab).parent)
             bar.update()
             bar.set_postfix_str(f"{lab.name}: nbgrader generate_assignment")
             nbgrader_steps.generate_assignment(loaded.root, lab.name)
@@ -46,3 +59,14 @@ def release_course(loaded: LoadedConfig, *, progress: bool = True) -> list[Relea
             released.append(ReleasedLab(lab.name, layout.source(lab), layout.release(lab),
                                         layout.solution(lab), layout.rubric(lab)))
     return released
+
+
+def _place_student_wheel(wheel: StudentWheel, master: NotebookNode, folder: Path) -> None:
+    """The wheel goes beside a notebook whose given or answer cells import the runtime."""
+    code = [cell.source for cell in master.cells if cell.cell_type == "code"
+            and not cell.metadata.get("nbgrader", {}).get("grade")]
+    if imports_student_runtime(code):
+        wheel.write_into(folder)
+    else:  # a lab that stopped importing it
+        for old in folder.glob(f"{PACKAGE}-*.whl"):
+            old.unlink()

@@ -10,6 +10,7 @@ from nbformat.notebooknode import NotebookNode
 
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.student_wheel import student_wheel_filename
 from gpukit.errors import TemplateError
 from gpukit.labs import LABS_DIR
 from gpukit.notebooks.markers import strip_marker
@@ -41,7 +42,8 @@ def render_text(template_name: str, params: dict) -> str:
 def render_notebook(lab: Lab) -> NotebookNode:
     """The nbgrader master notebook of a lab, with the lab's parameters filled in."""
     files = files_of(lab)
-    text = render_text(files.notebook_template, lab.template_params())
+    params = {**lab.template_params(), "student_wheel": student_wheel_filename()}
+    text = render_text(files.notebook_template, params)
     return text_to_notebook(text, origin=files.notebook_template)
 
 

@@ -20,8 +20,8 @@ from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.records import SubmissionRecord
 from gpukit.course.release import release_course
-from gpukit.data import DATASETS, write_fashion_standin
 from gpukit.notebooks.edits import apply_edits_file
+from gpukit_student.data import DATASETS, write_fashion_standin
 
 SUBMISSIONS_DIR = Path(__file__).parent / "submissions"
 

@@ -1,5 +1,8 @@
 """The grader's side of the kernel: hidden checks, probes, and what they report.
 
+The cell clock the notebooks install is the student runtime's (gpukit_student.clock): students
+have it too, since the lab's setup cell calls it.
+
 Hidden test cells of a master notebook hold one line, ``check(assignment, name, globals())``;
 the check itself is a pytest test in the course's ``autograder/`` directory, which is never
 released. See autograder/README.md for what each check verifies.
@@ -11,7 +14,7 @@ from typing import Any
 def check(assignment: str, name: str, namespace: dict[str, Any]) -> Any:
     """Run one hidden check (see gpukit.grading.runner.check).
 
-    Imported lazily: the lab's setup cell imports gpukit.grading.probes, and students' kernels
+    Imported lazily: the hidden cells import this package, and students' kernels
     should not load pytest for it.
     """
     from gpukit.grading.runner import check as run_and_show

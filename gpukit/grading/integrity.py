@@ -40,10 +40,10 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "torch.nn", "torch.nn.functional", "torch.nn.modules.module",
                    "torch.overrides", "IPython.display", "IPython.core.interactiveshell",
                    "gpukit.grading", "gpukit.grading.runner", "gpukit.grading.outcome",
-                   "gpukit.grading.probes", "gpukit.grading.placement",
+                   "gpukit.grading.placement",
                    "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
-                   "gpukit.data",
-                   "gpukit.data.loader", "gpukit.config")
+                   "gpukit.config", "gpukit_student", "gpukit_student.clock",
+                   "gpukit_student.data", "gpukit_student.data.loader")
 WATCHED_CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.device")
 # Imported by the notebook after the baseline: checked by the second rule only.
 LATE_MODULES = ("tensorflow", "tensorflow.config", "keras")
@@ -52,16 +52,22 @@ IGNORED_NAMES = {"_", "__", "___", "exit", "quit", "input"}
 
 
 def preload() -> None:
-    """Import what the checks use, so the baseline holds the real objects."""
+    """Import what the checks use, so the baseline holds the real objects.
+
+    The student runtime is imported here, from the grader's environment, before any notebook
+    code and before the kernel puts its working directory on ``sys.path``: a ``gpukit_student``
+    folder or wheel handed in beside a submission is never what the notebook imports.
+    """
     import IPython.display  # noqa: F401
     import pytest  # noqa: F401
 
     import gpukit.config  # noqa: F401
-    import gpukit.data.loader  # noqa: F401
     import gpukit.grading.checks  # noqa: F401
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401
-    from gpukit.grading.probes import record_clock_readings
+    import gpukit_student  # noqa: F401
+    import gpukit_student.data.cli  # noqa: F401
+    from gpukit_student.clock import record_clock_readings
 
     record_clock_readings()
     try:
@@ -69,7 +75,7 @@ def preload() -> None:
         import torch._dynamo  # noqa: F401  (wraps torch.manual_seed and others when imported)
 
         import gpukit.grading.placement  # noqa: F401
-        from gpukit.grading.probes import count_cuda_synchronize
+        from gpukit_student.clock import count_cuda_synchronize
         count_cuda_synchronize()
     except ImportError:  # a lab without PyTorch
         pass

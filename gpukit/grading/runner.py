@@ -22,7 +22,7 @@ import pytest
 from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
 from gpukit.grading import integrity
 from gpukit.grading.outcome import FAILING, CheckFailed, CheckOutcome
-from gpukit.grading.probes import CellClock, current_clock
+from gpukit_student.clock import CellClock, current_clock
 
 AUTOGRADER_DIR = "autograder"
 

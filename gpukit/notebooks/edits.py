@@ -9,7 +9,8 @@ so they stay readable and can never silently drift from the lab they exercise::
     + train_torch(torch_model, xt_train[:600], yt_train[:600], 1, 128, device)
 
 Each ``-`` block must occur exactly once in the cell, otherwise the edit fails loudly (the lab
-changed and the variant needs updating). ``%% replace id=X`` replaces the whole cell source.
+changed and the variant needs updating). ``%% replace id=X`` replaces the whole cell source;
+``%% insert after=X`` adds a code cell of the student's own (no nbgrader metadata) after cell X.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4 import new_code_cell
 
 from gpukit.errors import TemplateError
 
-HEADER = re.compile(r"^%% (?P<action>edit|replace) id=(?P<id>[A-Za-z0-9_-]+) *$")
+HEADER = re.compile(r"^%% (?:(?P<action>edit|replace) id|(?P<insert>insert) after)"
+                    r"=(?P<id>[A-Za-z0-9_-]+) *$")
 
 
 @dataclass
@@ -43,12 +46,13 @@ def parse_edits(text: str, origin: str) -> list[CellEdit]:
             match = HEADER.match(line)
             if not match:
                 raise TemplateError(f"{origin}:{number}: bad header {line!r}.",
-                                    hint="Write '%% edit id=CELL' or '%% replace id=CELL'.")
-            edits.append(CellEdit(match["action"], match["id"], number))
+                                    hint="Write '%% edit id=CELL', '%% replace id=CELL' or "
+                                    "'%% insert after=CELL'.")
+            edits.append(CellEdit(match["action"] or match["insert"], match["id"], number))
         elif not edits:
             if line.strip() and not line.startswith("#"):
                 raise TemplateError(f"{origin}:{number}: text before the first '%%' header.")
-        elif edits[-1].action == "replace":
+        elif edits[-1].action in ("replace", "insert"):
             edits[-1].new.append(line)
         elif line.startswith(("- ", "+ ")) or line in ("-", "+"):
             _add_diff_line(edits[-1], line)
@@ -82,6 +86,12 @@ def apply_edits(nb: NotebookNode, edits: list[CellEdit], origin: str) -> Noteboo
             raise TemplateError(f"{origin}:{edit.line}: no cell with id {edit.cell_id!r}.")
         if edit.action == "replace":
             cell.source = "\n".join(edit.new).strip("\n")
+            continue
+        if edit.action == "insert":
+            # As Jupyter adds a cell: a new id, no nbgrader metadata.
+            own = new_code_cell("\n".join(edit.new).strip("\n"))
+            own.id = f"own-cell-{edit.line}"
+            result.cells.insert(result.cells.index(cell) + 1, own)
             continue
         for old, new in edit.pairs:
             count = cell.source.count(old)

@@ -75,6 +75,9 @@ def _run_kernel(argv: list[str]) -> None:
     integrity.preload()
     app = IPKernelApp.instance()
     app.initialize(argv)
+    # The kernelspec starts Python with -P, so nothing beside the submission was importable while
+    # the grader loaded; the notebook's folder goes on sys.path now, as in any Jupyter kernel.
+    sys.path.insert(0, "")
     integrity.baseline_at_first_cell(app.shell)
     app.start()
 

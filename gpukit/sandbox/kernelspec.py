@@ -18,7 +18,10 @@ def install(course_root: Path) -> Path:
     """Write the kernelspec under the course (only when it changed); return its data dir."""
     data_dir = course_root / ".gpukit"
     spec = {
-        "argv": [sys.executable, "-m", "gpukit.sandbox.kernel", "-f", "{connection_file}"],
+        # -P: `python -m` would put the working directory (the submission's folder) first on
+        # sys.path, so a `gpukit/` or `gpukit_student/` folder handed in there would be imported
+        # as the grader. The kernel adds it back for the notebook once the grader is loaded.
+        "argv": [sys.executable, "-P", "-m", "gpukit.sandbox.kernel", "-f", "{connection_file}"],
         "display_name": "Python 3 (gpukit grading sandbox)",
         "language": "python",
         "metadata": {"debugger": False},

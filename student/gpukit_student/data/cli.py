@@ -1,7 +1,8 @@
-"""The ``gpukit data`` command: fetch and verify datasets from the command line.
+"""``gpukit-data fetch|verify NAME``: fetch and check datasets from the command line.
 
-The main ``gpukit`` CLI calls :func:`add_data_commands` on its subparsers and dispatches with
-``args.func(args)``, which returns the process exit code.
+Students have it with the runtime (also as ``python -m gpukit_student.data``); the instructor
+kit's ``gpukit data`` is the same command: it calls :func:`add_data_commands` on its
+subparsers and dispatches with ``args.func(args)``, which returns the process exit code.
 """
 
 from __future__ import annotations
@@ -11,33 +12,50 @@ import shlex
 import sys
 from pathlib import Path
 
-from gpukit.data.loader import (
+from gpukit_student.data.loader import (
     ENV_VAR,
     fetch_dataset,
     resolve_data_dir,
     resolve_spec,
     verify_dataset,
 )
-from gpukit.data.registry import DATASETS, STAND_IN_MARKER, STAND_INS, get_spec
-from gpukit.data.standin import N_TEST, N_TRAIN, write_fashion_standin
-from gpukit.errors import DatasetError
+from gpukit_student.data.registry import DATASETS, STAND_IN_MARKER, STAND_INS, get_spec
+from gpukit_student.data.standin import N_TEST, N_TRAIN, write_fashion_standin
+from gpukit_student.errors import DatasetError
 
 _DATA_DIR_HELP = f"data directory (default: ${ENV_VAR}, else ~/.gpukit/data)"
 # Functions that write a dataset's generated stand-in, by dataset name (see STAND_INS).
 _STAND_IN_WRITERS = {"fashion-mnist": write_fashion_standin}
 
 
+_DESCRIPTION = "Download and check datasets ({names}). Files live in DATA_DIR/NAME/."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``gpukit-data``: the student's entry point (console script and ``python -m``)."""
+    parser = argparse.ArgumentParser(
+        prog="gpukit-data", description=_DESCRIPTION.format(names=", ".join(sorted(DATASETS))))
+    _add_fetch_and_verify(parser)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
 def add_data_commands(
     subparsers: argparse._SubParsersAction,
 ) -> argparse.ArgumentParser:
     """Register ``data fetch`` and ``data verify`` on ``subparsers``; return the ``data`` parser."""
-    names = ", ".join(sorted(DATASETS))
     data = subparsers.add_parser(
         "data",
         help="download and check the datasets used by the labs",
-        description=f"Download and check datasets ({names}). Files live in DATA_DIR/NAME/.",
+        description=_DESCRIPTION.format(names=", ".join(sorted(DATASETS))),
     )
-    commands = data.add_subparsers(
+    _add_fetch_and_verify(data)
+    return data
+
+
+def _add_fetch_and_verify(parser: argparse.ArgumentParser) -> None:
+    names = ", ".join(sorted(DATASETS))
+    commands = parser.add_subparsers(
         dest="data_command", metavar="COMMAND", required=True
     )
 
@@ -73,11 +91,10 @@ def add_data_commands(
     verify.add_argument("name", metavar="NAME", help=f"dataset name ({names})")
     verify.add_argument("--data-dir", type=Path, default=None, help=_DATA_DIR_HELP)
     verify.set_defaults(func=run_data_command)
-    return data
 
 
 def run_data_command(args: argparse.Namespace) -> int:
-    """Run ``gpukit data fetch|verify`` from parsed arguments; return the exit code."""
+    """Run ``gpukit-data fetch|verify`` from parsed arguments; return the exit code."""
     try:
         if args.data_command == "fetch":
             return _run_fetch(args)
@@ -106,7 +123,7 @@ def _run_fetch(args: argparse.Namespace) -> int:
         print(
             f"  These are generated images, not the real {name} (see "
             f"{directory / STAND_IN_MARKER}). For the real dataset, delete {directory} and run "
-            f"`gpukit data fetch {name} --data-dir {shlex.quote(str(directory.parent))}` on a "
+            f"`gpukit-data fetch {name} --data-dir {shlex.quote(str(directory.parent))}` on a "
             "machine that is online."
         )
     return 0

@@ -1,13 +1,14 @@
 """Datasets for the labs: MNIST and Fashion-MNIST, verified against their checksums.
 
->>> from gpukit.data import load_mnist
+>>> from gpukit_student.data import load_mnist
 >>> (x_train, y_train), (x_test, y_test) = load_mnist()  # like keras.datasets.mnist.load_data()
 
 Offline, ``write_fashion_standin(data_dir)`` puts a generated stand-in for Fashion-MNIST in its
-folder; ``load_fashion_mnist(data_dir)`` then loads it and says so (see gpukit.data.standin).
+folder; ``load_fashion_mnist(data_dir)`` then loads it and says so
+(see gpukit_student.data.standin).
 """
 
-from gpukit.data.loader import (
+from gpukit_student.data.loader import (
     FileStatus,
     clear_cache,
     fetch_dataset,
@@ -18,7 +19,7 @@ from gpukit.data.loader import (
     resolve_spec,
     verify_dataset,
 )
-from gpukit.data.registry import (
+from gpukit_student.data.registry import (
     DATASETS,
     FASHION_MNIST_STANDIN,
     Checksum,
@@ -26,7 +27,7 @@ from gpukit.data.registry import (
     DatasetSpec,
     derive_spec,
 )
-from gpukit.data.standin import generate_fashion_standin, write_fashion_standin
+from gpukit_student.data.standin import generate_fashion_standin, write_fashion_standin
 
 __all__ = [
     "DATASETS",

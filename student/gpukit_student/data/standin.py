@@ -24,16 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-from gpukit.data.idx import decompress, encode_idx
-from gpukit.data.loader import PathLike, _make_dir, resolve_data_dir, staged_file
-from gpukit.data.registry import (
+from gpukit_student.data.idx import decompress, encode_idx
+from gpukit_student.data.loader import PathLike, _make_dir, resolve_data_dir, staged_file
+from gpukit_student.data.registry import (
     FASHION_MNIST,
     FASHION_MNIST_STANDIN,
     ROLES,
     STAND_IN_MARKER,
     DataFile,
 )
-from gpukit.errors import DatasetError
+from gpukit_student.errors import DatasetError
 
 N_TRAIN = 12000
 N_TEST = 2000
@@ -116,7 +116,7 @@ def _refuse_other_files(directory: Path, root: Path, files: tuple[DataFile, ...]
         raise DatasetError(
             f"{directory} already holds files that are not the generated stand-in: {names} "
             "(the real Fashion-MNIST, or other data). gpukit does not write over them.",
-            hint=f"Use them as they are (check them with `gpukit data verify fashion-mnist "
+            hint=f"Use them as they are (check them with `gpukit-data verify fashion-mnist "
             f"--data-dir {root}`), or move them away first if you really want the stand-in.",
         )
 
@@ -149,9 +149,9 @@ def _marker_text() -> str:
 GENERATED STAND-IN: this folder does NOT hold Zalando's Fashion-MNIST.
 
 The four IDX files here have Fashion-MNIST's names, format and classes, but their images are
-simple silhouettes drawn by gpukit (gpukit/data/standin.py): {N_TRAIN} training and {N_TEST} test
-images of 28x28 pixels, the same on every machine. They let the labs run and be graded on a
-machine that cannot download the real dataset. Accuracies measured on them are not
+simple silhouettes drawn by gpukit (gpukit_student/data/standin.py): {N_TRAIN} training and
+{N_TEST} test images of 28x28 pixels, the same on every machine. They let the labs run and be
+graded on a machine that cannot download the real dataset. Accuracies measured on them are not
 Fashion-MNIST accuracies.
 
 Because this file ({STAND_IN_MARKER}) is here, gpukit checks the files against the stand-in's
@@ -160,10 +160,10 @@ them.
 
 To use the real Fashion-MNIST instead, delete this whole folder, then either
   * on a machine that is online, run
-        gpukit data fetch fashion-mnist --data-dir <the folder that contains this one>
+        gpukit-data fetch fashion-mnist --data-dir <the folder that contains this one>
   * or create the folder again and copy the four official files into it:{names}
     then check them with
-        gpukit data verify fashion-mnist --data-dir <the folder that contains this one>
+        gpukit-data verify fashion-mnist --data-dir <the folder that contains this one>
 """
 
 

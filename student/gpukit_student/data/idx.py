@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpukit.errors import DatasetError
+from gpukit_student.errors import DatasetError
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -39,7 +39,7 @@ _KIND_SIZE_TO_CODE = {
 # Generic; the loader replaces it with the exact command for the dataset and directory.
 _REDOWNLOAD_HINT = (
     "Delete the file and download it again "
-    "(for a gpukit dataset: `gpukit data fetch NAME --data-dir DIR`)."
+    "(for a gpukit dataset: `gpukit-data fetch NAME --data-dir DIR`)."
 )
 
 

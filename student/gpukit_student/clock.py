@@ -1,4 +1,4 @@
-"""Probes the setup cell installs in the kernel, so hidden checks can use the grader's own clock.
+"""The cell clock the setup cell installs, so that hidden checks use the grader's own clock.
 
 The grader never takes a student's reported time on trust: the cell clock measures every cell's
 wall time and remembers in which cell each watched variable (``keras_train_time``, ...) was last
@@ -16,6 +16,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+__all__ = ["install_cell_clock"]  # for students; the rest is the grader's
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,7 @@ def record_clock_readings() -> None:
 
 def install_cell_clock(*watched: str) -> CellClock:
     """Start timing every following cell of this IPython kernel (called by the setup cell)."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
+    shell = _ipython()
     clock = CellClock(tuple(watched))
     if shell is None:  # plain Python (a script): nothing to time
         return clock
@@ -128,16 +128,25 @@ def install_cell_clock(*watched: str) -> CellClock:
 
 
 def current_clock() -> CellClock | None:
-    from IPython import get_ipython
+    return getattr(_ipython(), CLOCK_ATTRIBUTE, None)
 
-    return getattr(get_ipython(), CLOCK_ATTRIBUTE, None)
+
+def _ipython() -> Any:
+    """The running IPython shell, or None (a plain script, or no IPython installed)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
 
 
 def count_cuda_synchronize() -> None:
     """Count torch.cuda.synchronize() calls from now on (once; the sandbox kernel calls this
     before its integrity baseline, so the counting wrapper is the function it records)."""
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # a lab without PyTorch: nothing to count
+        return
     if SYNC_COUNTER.installed or not torch.cuda.is_available():
         return
     original = torch.cuda.synchronize

@@ -5,7 +5,7 @@ Layout on disk: ``<data_dir>/<dataset name>/<file>``, where each file may be sto
 is parsed, so a truncated download or a wrong file is reported by name instead of surfacing as an
 odd accuracy in a student's notebook.
 
-A dataset's folder may instead hold its generated stand-in (see :mod:`gpukit.data.standin`),
+A dataset's folder may instead hold its generated stand-in (see :mod:`gpukit_student.data.standin`),
 marked by a ``STAND-IN.txt`` file: then the files are checked against the stand-in's checksums,
 and loading them says so on stdout. Without the marker, only the official files are accepted.
 
@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from tqdm import tqdm
 
-from gpukit.data.idx import decompress, is_gzip, parse_idx
-from gpukit.data.registry import (
+from gpukit_student.data.idx import decompress, is_gzip, parse_idx
+from gpukit_student.data.registry import (
     DATASETS,
     STAND_IN_MARKER,
     STAND_INS,
@@ -41,7 +40,7 @@ from gpukit.data.registry import (
     DatasetSpec,
     get_spec,
 )
-from gpukit.errors import DatasetError
+from gpukit_student.errors import DatasetError
 
 ENV_VAR = "GPUKIT_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.gpukit/data")
@@ -93,7 +92,7 @@ def resolve_spec(
 
     That is the dataset's own spec, unless it is a registered dataset whose folder holds
     ``STAND-IN.txt``: then it is the dataset's generated stand-in (such as
-    :data:`~gpukit.data.registry.FASHION_MNIST_STANDIN`), with its own checksums.
+    :data:`~gpukit_student.data.registry.FASHION_MNIST_STANDIN`), with its own checksums.
     """
     spec = get_spec(name_or_spec)
     stand_in = STAND_INS.get(spec.name)
@@ -133,9 +132,9 @@ def _fetch_command(spec: DatasetSpec, root: Path) -> str | None:
     data_dir = f"--data-dir {shlex.quote(str(root))}"
     replaced = _stands_in_for(spec)
     if replaced is not None:
-        return f"gpukit data fetch {replaced} --stand-in {data_dir}"
+        return f"gpukit-data fetch {replaced} --stand-in {data_dir}"
     if _is_registered(spec):
-        return f"gpukit data fetch {spec.name} {data_dir}"
+        return f"gpukit-data fetch {spec.name} {data_dir}"
     return None
 
 
@@ -155,7 +154,7 @@ def _missing_hint(spec: DatasetSpec, root: Path) -> str:
     if replaced is not None:
         ways.append(
             f"to use the real {replaced} instead, delete {directory} and fetch it "
-            f"(`gpukit data fetch {replaced} --data-dir {shlex.quote(str(root))}`)"
+            f"(`gpukit-data fetch {replaced} --data-dir {shlex.quote(str(root))}`)"
         )
     else:
         ways.append(
@@ -406,7 +405,8 @@ def load_fashion_mnist(
 ) -> tuple[Split, Split]:
     """Load Fashion-MNIST, or its generated stand-in if STAND-IN.txt marks the folder.
 
-    See :func:`load_dataset`; the stand-in is written by :func:`gpukit.data.write_fashion_standin`.
+    See :func:`load_dataset`; the stand-in is written by
+    :func:`gpukit_student.data.write_fashion_standin`.
     """
     return load_dataset("fashion-mnist", data_dir, download=download)
 
@@ -438,7 +438,7 @@ def fetch_dataset(
     Files already present and valid are left alone. A present but corrupt file raises
     :class:`DatasetError` before anything is downloaded (gpukit does not delete your files).
     A folder marked as holding a generated stand-in is checked as such and never downloaded
-    into: the stand-in is written by :func:`gpukit.data.write_fashion_standin`.
+    into: the stand-in is written by :func:`gpukit_student.data.write_fashion_standin`.
     """
     root = resolve_data_dir(data_dir)
     spec = resolve_spec(name_or_spec, root)
@@ -480,9 +480,9 @@ def _refuse_corrupt(spec: DatasetSpec, statuses: Sequence[FileStatus]) -> None:
 
 def _copy_by_hand(spec: DatasetSpec, root: Path, files: Sequence[DataFile]) -> str:
     check = (
-        f"`gpukit data verify {spec.name} --data-dir {shlex.quote(str(root))}`"
+        f"`gpukit-data verify {spec.name} --data-dir {shlex.quote(str(root))}`"
         if _is_registered(spec)
-        else "gpukit.data.verify_dataset()"
+        else "gpukit_student.data.verify_dataset()"
     )
     return (
         f"copy the files {_file_list(files)} (each plain or .gz, e.g. from a machine that is "
@@ -577,19 +577,35 @@ def _stream(
     response = _open_url(url, timeout)
     with (
         response,
-        tqdm(
-            total=getattr(response, "length", None),  # None: the server sent no size
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            desc=label,
-            disable=not progress,
-            file=sys.stderr,
-        ) as bar,
+        _progress_bar(getattr(response, "length", None), label, progress) as bar,
     ):
         while chunk := _read_chunk(response):
             out.write(chunk)
             bar.update(len(chunk))
+
+
+class _NoProgressBar:
+    """Stands in for tqdm where it is not installed: downloads work, silently."""
+
+    def __enter__(self) -> _NoProgressBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, _: int) -> None:
+        return None
+
+
+def _progress_bar(total: int | None, label: str, enabled: bool):
+    """A byte-counting progress bar on stderr (tqdm, an optional dependency of the runtime)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoProgressBar()
+    return tqdm(total=total,  # None: the server sent no size
+                unit="B", unit_scale=True, unit_divisor=1024, desc=label, disable=not enabled,
+                file=sys.stderr)
 
 
 def _open_url(url: str, timeout: float) -> http.client.HTTPResponse:

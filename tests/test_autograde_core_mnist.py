@@ -45,9 +45,25 @@ EXPECTED = {
     "fabricated-timings": {**FULL, "timing": 0},
     "empty-written-answers": FULL,
     "tf-warnings-on-stderr": FULL,
+    "tutorial-style-spellings": FULL,
+    "softmax-in-functional-forward": {**FULL, "torch_model": 0},
     "hides-its-errors": ZERO,  # tampering: held at zero for review (see test_grade_corpus.py)
+    # Models whose forward recognises the test images: accuracy from the weights, held.
+    "forward-looks-up-test-images": {**FULL, "torch_model": 0, "torch_accuracy": 0},
+    "forward-nudges-test-images": {**FULL, "torch_model": 0, "torch_accuracy": 0},
+    "keras-call-nudges-test-images": {**FULL, "keras_model": 0, "keras_accuracy": 0},
 }
-STATUS = {"hides-its-errors": "integrity"}  # every other submission: "graded"
+STATUS = {"hides-its-errors": "integrity", "forward-looks-up-test-images": "integrity",
+          "forward-nudges-test-images": "integrity",
+          "keras-call-nudges-test-images": "integrity"}  # every other submission: "graded"
+# What the record says of the checks a model that recognises test images is held on.
+DIFFERS = "output on the test images differs from what the network its own weights define"
+INTEGRITY_MESSAGES = {
+    (student, check): DIFFERS
+    for student, checks in (("forward-looks-up-test-images", ("torch_model", "torch_accuracy")),
+                            ("forward-nudges-test-images", ("torch_model", "torch_accuracy")),
+                            ("keras-call-nudges-test-images", ("keras_model", "keras_accuracy")))
+    for check in checks}
 
 # What the student reads for a failed check: one sentence naming the problem. Where the visible
 # self-check already catches the mistake, its message is the one the student sees.
@@ -55,11 +71,14 @@ MESSAGES = {
     ("fake-environment", "environment"): "differently from the kernel it runs in",
     ("false-gpu-claim", "gpu_report"): "differently from what the frameworks see",
     ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
-    ("keras-wrong-architecture", "keras_model"): "Dense sizes must be 128 then 10",
+    ("keras-wrong-architecture", "keras_model"): "the Dense layers must have 128 and then 10 "
+                                                 "units",
     ("keras-below-threshold", "keras_accuracy"): "is below 0.97",
     ("reported-accuracy-mismatch", "keras_accuracy"): "You report a Keras test accuracy of "
                                                       "0.9950, but the grader measured 0.97",
     ("torch-wrong-architecture", "torch_model"): "must have the layers Linear(784, 128)",
+    ("softmax-in-functional-forward", "torch_model"): "MnistMLP must return logits, not "
+                                                      "probabilities",
     ("batches-never-moved", "torch_placement"): "batches that are not on `device`",
     ("model-never-moved", "torch_placement"): "a model that was never moved to `device`",
     ("accuracy-hardcoded-untrained", "torch_accuracy"): "The grader measured your trained "
@@ -92,6 +111,15 @@ def test_failed_check_tells_the_student_why(graded, student, check):
     assert outcome["status"] == "failed"
     assert MESSAGES[student, check] in outcome["message"]
     assert "\n" not in outcome["message"].strip()  # one sentence, no traceback
+
+
+@pytest.mark.parametrize(("student", "check"), sorted(INTEGRITY_MESSAGES))
+def test_a_model_that_recognises_test_images_is_held_for_review(graded, student, check):
+    outcome = next(c for c in graded["records"][student]["checks"] if c["check"] == check)
+    assert outcome["status"] == "integrity"
+    assert INTEGRITY_MESSAGES[student, check] in outcome["message"]
+    assert "behaves differently on the data it is graded with" in \
+        graded["rows"][student]["message"]
 
 
 def test_gpu_only_check_is_skipped_with_full_points_on_a_cpu_grader(graded):
@@ -138,7 +166,8 @@ def test_submissions_are_not_modified(graded):
 
 
 def test_summary_names_each_problem(graded):
-    assert f"{len(EXPECTED)} submissions: {len(EXPECTED) - 1} graded, 1 integrity." \
+    held = len(STATUS)
+    assert f"{len(EXPECTED)} submissions: {len(EXPECTED) - held} graded, {held} integrity." \
         in graded["stdout"]
     assert "lost points on: torch_placement" in graded["stdout"]
 

@@ -45,11 +45,19 @@ class TestCpuVsGpuSampleClass(LabTier):
         "sweep-reuses-one-model": {**FULL, "sweep": 0},
         "sweep-reports-steps-per-second": {**FULL, "sweep": 0},
         "empty-written-answers": FULL,
+        "tutorial-style-cnn": FULL,
+        "softmax-in-functional-forward": {**FULL, "cnn_model": 0},
+        "relu-missing-in-functional-forward": {**FULL, "cnn_model": 0},
     }
     MESSAGES = {
         ("clock-started-before-warmup", "training_timing"): "start the clock after the warm-up",
         ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
-        ("cnn-average-pooling", "cnn_model"): "must end with nn.MaxPool2d(2)",
+        ("cnn-average-pooling", "cnn_model"): "must max-pool (2×2) after each convolution "
+                                               "block",
+        ("softmax-in-functional-forward", "cnn_model"): "AlexNetStyle must return logits, not "
+                                                        "probabilities",
+        ("relu-missing-in-functional-forward", "cnn_model"): "AlexNetStyle must apply ReLU after "
+                                                             "Linear(6272, 512).",
         ("warmup-skipped", "training_timing"): "it must run its 2 warm-up steps",
         ("batches-never-moved", "training_timing"): "batches that are not on `device`",
         ("inference-tracks-gradients", "inference_timing"): "inside `with torch.no_grad():`",

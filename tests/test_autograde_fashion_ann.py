@@ -58,10 +58,17 @@ class TestFashionAnnSampleClass(LabTier):
         "accuracy-typed": {**FULL, "accuracy": 0},
         "empty-written-answers": FULL,
         "reimports-student-runtime": FULL,
+        "functional-forward-and-loss": FULL,
+        "relu-missing-in-functional-forward": {**FULL, "ann_model": 0},
+        "wrong-size-behind-sequential": {**FULL, "ann_model": 0},
     }
     MESSAGES = {
         ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
-        ("softmax-before-loss", "ann_model"): "must return logits",
+        ("softmax-before-loss", "ann_model"): "FashionANN must return logits, not probabilities",
+        ("relu-missing-in-functional-forward", "ann_model"): "FashionANN must apply ReLU after "
+                                                             "Linear(256, 128).",
+        ("wrong-size-behind-sequential", "ann_model"): "784 -> 256 -> 128 -> 10 (235,146 "
+                                                       "parameters)",
         ("data-parallel-always", "multi_gpu"): "wrap the model in nn.DataParallel exactly when "
                                                "there is more than one GPU",
         ("data-parallel-never", "multi_gpu"): "On a machine with 2 GPUs, prepare_model() must "

@@ -340,3 +340,15 @@ def test_no_process_outlives_the_batch(batch):
 def test_grading_again_gives_the_same_result(batch, student):
     first, second = batch["rows"][student], batch["regraded"][student]
     assert (second["status"], second["score"]) == (first["status"], first["score"])
+
+
+def test_a_cell_that_raised_is_recorded_with_its_cell(batch):
+    """The answer cell ends with sys.exit(3): it scores nothing less (the checks re-run the
+    answers), but the record says which cell raised what; the reference's record lists none."""
+    def cells(student: str) -> list[tuple]:
+        record = json.loads((batch["out"] / "records" / f"{student}.json").read_text())
+        return [(c["cell"], c["kind"], c["event"], c["message"]) for c in record["cells"]]
+
+    assert cells("sys-exit-in-answer-cell") == [("environment_code", "answer", "error",
+                                                 "raised SystemExit: 3")]
+    assert cells("reference-solution") == []

@@ -10,7 +10,6 @@ code or the expected value. The grader never trusts a number the notebook report
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import platform
@@ -19,7 +18,15 @@ import sys
 import numpy as np
 import torch
 
-from gpukit.grading.checks import call, check_device_selection, fail, notebook_device
+from gpukit.grading.architecture import RELU, Linear, Network, check_model, grader_logits
+from gpukit.grading.checks import (
+    IntegrityFinding,
+    call,
+    check_device_selection,
+    fail,
+    fail_on,
+    notebook_device,
+)
 from gpukit.grading.placement import grading_device, observe_training
 from gpukit.grading.values import plain_number, same_plain_value
 from gpukit_student.data import load_mnist
@@ -29,6 +36,14 @@ def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
     """The test set, loaded afresh by the grader (never the notebook's copy)."""
     (_, _), (x_test, y_test) = load_mnist()
     return x_test, y_test
+
+
+def scaled(x: np.ndarray) -> np.ndarray:
+    """Images as every model of this lab takes them: float32 in [0, 1], (N, 28, 28)."""
+    return x.astype("float32") / 255.0
+
+
+PROBE_IMAGES = 512  # test images the architecture checks also compare outputs on
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,25 +99,114 @@ def test_device(nb, grader):
 # ---------------------------------------------------------------------------------------------
 
 
+MNIST_MLP = Network("MnistMLP", (Linear(784, 128), RELU, Linear(128, 10)), (28, 28))
+
+
+def dense_layers(model) -> list:
+    """The model's Dense layers in the order it applies them (nested models included)."""
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found += dense_layers(layer)
+        elif isinstance(layer, keras.layers.Dense):
+            found.append(layer)
+    return found
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def test_keras_model(nb):
+    """What the model computes from its own weights, and the loss it is compiled with: any
+    spelling of Flatten → Dense(128, relu) → Dense(10, softmax) passes (Input or input_shape,
+    activation= or separate activation layers, Sequential or the functional API)."""
+    import keras
+
     model = call(nb.build_keras_model, what="build_keras_model()")
-    kinds = [type(layer).__name__ for layer in model.layers]
-    if kinds != ["Flatten", "Dense", "Dense"]:
-        fail(f"The Keras model's layers must be Flatten, Dense, Dense (found {kinds}).")
-    hidden, output = model.layers[1], model.layers[2]
-    if (hidden.units, output.units) != (128, 10):
-        fail("The Dense layers must have 128 and then 10 units.")
-    if hidden.activation.__name__ != "relu" or output.activation.__name__ != "softmax":
-        fail("The hidden layer must use relu and the output layer softmax.")
-    if "categorical_crossentropy" not in str(model.loss):
-        fail("The model must be compiled with the categorical cross-entropy loss.")
-    if type(model.optimizer).__name__ != "Adam":
+    if not isinstance(model, keras.Model):
+        fail("build_keras_model() must return a Keras model.")
+    x = np.random.default_rng(0).random((16, 28, 28), dtype=np.float32)
+    out = keras_output(model, x)  # builds a model whose input shape was left open
+    dense = dense_layers(model)
+    shapes = [tuple(layer.kernel.shape) for layer in dense if layer.built]
+    if shapes != [(784, 128), (128, 10)] or not all(layer.use_bias for layer in dense):
+        fail("The Dense layers must have 128 and then 10 units, on the 784 pixels of a "
+             f"flattened image (found kernels of shapes {shapes}).")
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in dense)
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    logits = np.maximum(flat @ w1 + b1, 0) @ w2 + b2
+
+    def computes(expected: np.ndarray) -> bool:
+        return out.shape == expected.shape and np.allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+    if not computes(softmax(logits)):
+        if computes(logits):
+            fail("The Keras model must end with a softmax (Dense(10, activation=\"softmax\")): "
+                 "it returns logits.")
+        if computes(softmax((flat @ w1 + b1) @ w2 + b2)):
+            fail("The Keras model's hidden Dense layer must use relu.")
+        fail("The Keras model's output is not what Flatten → Dense(128, relu) → "
+             "Dense(10, softmax) computes with its own weights.")
+    x_test, _ = grader_test_set()
+    keras_probabilities(model, scaled(x_test[:PROBE_IMAGES]))  # the same on real images
+    check_keras_loss(model)
+    if not isinstance(model.optimizer, keras.optimizers.Adam):
         fail("The model must be compiled with the Adam optimizer.")
+
+
+def check_keras_loss(model) -> None:
+    """The compiled loss is the categorical cross-entropy of one-hot labels and probabilities,
+    whether named by a string or given as a loss object."""
+    import keras
+
+    if model.loss is None:
+        fail("The model must be compiled (model.compile(...)) with a loss.")
+    y_true = np.eye(10, dtype=np.float32)[[3, 1, 4, 1]]
+    y_pred = softmax(np.random.default_rng(1).normal(size=(4, 10))).astype(np.float32)
+    expected = float(np.mean(-np.log(y_pred[np.arange(4), [3, 1, 4, 1]])))
+    try:
+        loss = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+        value = float(np.mean(np.asarray(loss(y_true, y_pred))))
+    except Exception:  # a loss for other targets (sparse labels) raises on one-hot ones
+        value = math.nan
+    if not math.isclose(value, expected, rel_tol=1e-4):
+        fail("The model must be compiled with the categorical cross-entropy loss (on the "
+             "softmax's probabilities and one-hot labels).")
+
+
+def keras_output(model, x: np.ndarray) -> np.ndarray:
+    return call(lambda: np.asarray(model(x, training=False), dtype=np.float64),
+                what=f"the Keras model on a {x.shape} batch")
+
+
+def keras_probabilities(model, x: np.ndarray) -> np.ndarray:
+    """Flatten → Dense(128, relu) → Dense(10, softmax) computed by the grader with the model's
+    own Dense weights; the model's own output on ``x`` must agree (else: integrity)."""
+    out = keras_output(model, x)  # the model's own answer (and a built model)
+    dense = dense_layers(model)
+    if [tuple(layer.kernel.shape) for layer in dense] != [(784, 128), (128, 10)]:
+        fail("The Dense layers must have 128 and then 10 units, on the 784 pixels of a "
+             "flattened image.")
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in dense)
+    flat = x.reshape(len(x), -1).astype(np.float64)
+    probabilities = softmax(np.maximum(flat @ w1 + b1, 0) @ w2 + b2)
+    if out.shape != probabilities.shape or \
+            not np.allclose(out, probabilities, rtol=1e-4, atol=1e-5):
+        raise IntegrityFinding(
+            "The Keras model's output on the test images differs from what the network its "
+            "own weights define computes (it agrees on the grader's random inputs): the grader "
+            "computes accuracy from the weights alone, and this submission is marked for "
+            "review.")
+    return probabilities
 
 
 def measured_keras_accuracy(model) -> float:
     x_test, y_test = grader_test_set()
-    probabilities = np.asarray(model(x_test.astype("float32") / 255.0, training=False))
+    probabilities = keras_probabilities(model, scaled(x_test))
     return float((probabilities.argmax(axis=1) == y_test).mean())
 
 
@@ -138,18 +242,13 @@ def test_keras_on_gpu(nb, grader):
 
 
 def test_torch_model(nb):
+    """What the model computes from its own weights (gpukit/grading/architecture.py)."""
     model = call(nb.MnistMLP, what="MnistMLP()")
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    if [(m.in_features, m.out_features) for m in linears] != [(784, 128), (128, 10)]:
-        fail("The PyTorch model must have the layers Linear(784, 128) and Linear(128, 10).")
-    if not any(isinstance(m, torch.nn.ReLU) for m in model.modules()):
-        fail("The PyTorch model's hidden layer must use ReLU.")
-    if any(isinstance(m, (torch.nn.Softmax, torch.nn.LogSoftmax)) for m in model.modules()):
-        fail("The PyTorch model must return logits: CrossEntropyLoss applies the softmax.")
-    with torch.no_grad():
-        out = call(model, torch.zeros(3, 28, 28), what="MnistMLP() on a (3, 28, 28) batch")
-    if tuple(out.shape) != (3, 10):
-        fail("The PyTorch model must map a (N, 28, 28) batch to (N, 10) logits.")
+    if not isinstance(model, torch.nn.Module):
+        fail("MnistMLP must be an nn.Module.")
+    x_test, _ = grader_test_set()
+    probe = torch.from_numpy(scaled(x_test[:PROBE_IMAGES]))
+    fail_on(check_model(model, MNIST_MLP, probe=probe))
 
 
 def test_torch_placement(nb, grader):
@@ -175,10 +274,13 @@ def test_torch_placement(nb, grader):
 
 
 def measured_torch_accuracy(model) -> float:
+    """The accuracy of the trained weights, computed by the grader's own forward pass
+    (gpukit/grading/architecture.py): the model's forward does not decide it."""
+    if not isinstance(model, torch.nn.Module):
+        fail("`torch_model` must be your trained MnistMLP.")
     x_test, y_test = grader_test_set()
-    cpu_model = copy.deepcopy(model).to("cpu").eval()  # never move the student's own model
-    with torch.no_grad():
-        logits = cpu_model(torch.from_numpy(x_test).float() / 255.0)
+    logits, problem = grader_logits(model, MNIST_MLP, torch.from_numpy(scaled(x_test)))
+    fail_on(problem)
     return float((logits.argmax(dim=1).numpy() == y_test).mean())
 
 
@@ -217,8 +319,9 @@ def check_reported_time(nb, grader, lab, name: str, in_timing) -> float:
         fail(f"The timing dictionary does not hold your measured `{name}`.")
     run = grader.clock.assigned_in.get(name) if grader.clock else None
     if run is None:
-        fail(f"The grader did not see `{name}` being measured: compute it with "
-             "time.perf_counter() in the cell that trains the model.")
+        fail(f"The grader did not see `{name}` being measured: read the clock "
+             "(time.perf_counter()) before and after training, in the cell that trains the "
+             "model.")
     # 50 ms of slack each way: the cell also runs a few statements around the timed region.
     low, high = lab.timing_min_fraction * run.seconds - 0.05, run.seconds + 0.05
     if not low <= reported <= high:

@@ -23,11 +23,13 @@ from unittest import mock
 import torch
 from torch import nn
 
+from gpukit.grading.architecture import RELU, Linear, Network, check_model, grader_logits
 from gpukit.grading.checks import (
     call,
     check_device_selection,
     cuda_reported,
     fail,
+    fail_on,
     notebook_device,
 )
 from gpukit.grading.placement import (
@@ -40,6 +42,9 @@ from gpukit.grading.placement import (
 )
 from gpukit.grading.values import plain_number
 from gpukit_student.data import load_fashion_mnist
+
+FASHION_ANN = Network("FashionANN", (Linear(784, 256), RELU, Linear(256, 128), RELU,
+                                     Linear(128, 10)), (28, 28))
 
 
 def unwrapped(model: nn.Module) -> nn.Module:
@@ -70,27 +75,11 @@ def test_device(nb, grader):
 
 
 def test_ann_model(nb):
+    """What the model computes from its own weights (gpukit/grading/architecture.py)."""
     model = call(nb.FashionANN, what="FashionANN()")
     if not isinstance(model, nn.Module):
         fail("FashionANN must be an nn.Module.")
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if [(m.in_features, m.out_features) for m in linears] != [(784, 256), (256, 128), (128, 10)]:
-        fail("FashionANN must have the layers Linear(784, 256), Linear(256, 128) and "
-             "Linear(128, 10).")
-    if sum(isinstance(m, nn.ReLU) for m in model.modules()) < 2:
-        fail("FashionANN must apply ReLU after each of its two hidden layers.")
-    if any(isinstance(m, (nn.Softmax, nn.LogSoftmax)) for m in model.modules()):
-        fail("FashionANN must return logits: nn.CrossEntropyLoss applies the softmax itself.")
-    x = torch.rand(5, 28, 28)
-    with torch.no_grad():
-        out = call(model, x, what="FashionANN() on a (5, 28, 28) batch")
-        if type(out) is not torch.Tensor or tuple(out.shape) != (5, 10):
-            fail("FashionANN must map a (N, 28, 28) batch to (N, 10) logits.")
-        # Logits are not probabilities: a softmax written as a function (not a module) shows
-        # as rows that are all positive and sum to one.
-        if bool((out >= 0).all()) and torch.allclose(out.sum(dim=1), torch.ones(5), atol=1e-4):
-            fail("FashionANN must return logits: nn.CrossEntropyLoss applies the softmax "
-                 "itself.")
+    fail_on(check_model(model, FASHION_ANN, probe=grader_test_images()[:512]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +161,7 @@ def test_multi_gpu(nb, grader):
 
 
 def test_training_setup(nb, lab):
-    if type(nb.loss_fn) is not nn.CrossEntropyLoss:
-        fail("loss_fn must be nn.CrossEntropyLoss().")
+    check_cross_entropy(nb.loss_fn)
     optimizer = nb.optimizer
     if type(optimizer) is not torch.optim.Adam:
         fail("optimizer must be torch.optim.Adam.")
@@ -183,6 +171,22 @@ def test_training_setup(nb, lab):
              "prepare_model(), from model.parameters().")
     if not all(math.isclose(group["lr"], lab.learning_rate) for group in optimizer.param_groups):
         fail("The optimizer's learning rate must be LEARNING_RATE.")
+
+
+def check_cross_entropy(loss_fn) -> None:
+    """loss_fn computes the mean cross-entropy of logits and class labels: nn.CrossEntropyLoss()
+    and F.cross_entropy both do; a softmax before it, label smoothing or a sum do not."""
+    generator = torch.Generator().manual_seed(7)
+    logits, labels = torch.randn(6, 10, generator=generator), torch.tensor([0, 3, 9, 1, 1, 5])
+    expected = nn.functional.cross_entropy(logits, labels)
+    try:
+        value = loss_fn(logits, labels)
+    except Exception:  # the student's object: not a loss of (logits, labels)
+        value = None
+    if type(value) is not torch.Tensor or value.shape != () or \
+            not torch.isclose(value.detach(), expected, rtol=1e-5):
+        fail("loss_fn must compute the cross-entropy of the logits and the labels "
+             "(nn.CrossEntropyLoss()).")
 
 
 class RecordingLoss(nn.CrossEntropyLoss):
@@ -346,12 +350,18 @@ def test_predict(nb, grader):
         fail("predict() does not return the class with the largest logit for every image.")
 
 
+def grader_test_images() -> torch.Tensor:
+    """The test images of the grader's own copy of the test set, as the model takes them."""
+    (_, _), (x_test, _) = load_fashion_mnist()
+    return torch.from_numpy(x_test).float() / 255.0
+
+
 def measured_accuracy(model: nn.Module) -> float:
-    """The trained model's accuracy on the grader's own copy of the test set, on the CPU."""
-    (_, _), (x_test, y_test) = load_fashion_mnist()
-    cpu_model = copy.deepcopy(unwrapped(model)).to("cpu").eval()  # the student's model stays
-    with torch.no_grad():
-        logits = cpu_model(torch.from_numpy(x_test).float() / 255.0)
+    """The trained weights' accuracy on the grader's own copy of the test set, computed by the
+    grader's own forward pass (gpukit/grading/architecture.py), on the CPU."""
+    (_, _), (_, y_test) = load_fashion_mnist()
+    logits, problem = grader_logits(model, FASHION_ANN, grader_test_images())
+    fail_on(problem)
     return float((logits.argmax(dim=1).numpy() == y_test).mean())
 
 

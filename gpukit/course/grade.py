@@ -33,6 +33,7 @@ from gpukit.course.records import STATUSES, SubmissionRecord, build_record
 from gpukit.course.sanitize import rebuild
 from gpukit.course.scan import scan_cells, student_code_cells
 from gpukit.errors import GpukitError, NbgraderError
+from gpukit.grading.outcome import TAMPERING_OUTCOME
 from gpukit.sandbox import processes
 from gpukit.sandbox.kernel import PEAK_MARKER, STOP_MARKER
 from gpukit.sandbox.settings import PROTECT_VARIABLE
@@ -152,13 +153,20 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
     record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
     record.kernel_peak = _kernel_peak(log)
     notes = [n for n in (submission.note, rebuilt.summary()) if n]
-    affected = [c.check for c in record.checks if c.status == "integrity"]
-    if affected or findings:
+    integrity = [c for c in record.checks if c.status == "integrity"]
+    # The in-kernel baseline's findings (the notebook changed the grader), and the checks' own
+    # (e.g. a model that computes something else on the test images than anywhere else).
+    affected = [c.check for c in integrity if c.message.startswith(TAMPERING_OUTCOME)]
+    suspect = [c.check for c in integrity if not c.message.startswith(TAMPERING_OUTCOME)]
+    if integrity or findings:
         record.status = "integrity"
         reasons = []
         if affected:
             reasons.append("checks not graded because the notebook changed the grader: "
                            + ", ".join(affected))
+        if suspect:
+            reasons.append("checks marked for review, the notebook behaves differently on the "
+                           "data it is graded with: " + ", ".join(suspect))
         if findings:
             reasons.append("code that tampers with the grader: "
                            + "; ".join(f.text() for f in findings)
@@ -234,6 +242,8 @@ def summary(records: list[SubmissionRecord], output: Path) -> str:
         failed = [c.check for c in r.checks if c.status in ("failed", "error")]
         if failed:
             flags.append(f"lost points on: {', '.join(failed)}")
+        if r.cells:
+            flags.append("cells that did not finish: " + "; ".join(c.text() for c in r.cells))
         incomplete = [w.question for w in r.written if w.state != "complete"]
         if incomplete:
             flags.append(f"written answers incomplete: {', '.join(incomplete)}")

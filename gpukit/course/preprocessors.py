@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from nbconvert.exporters.exporter import ResourcesDict
@@ -12,7 +13,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer
 
-from gpukit.course.records import INTEGRITY_ERROR
+from gpukit.course.records import CELL_METADATA, INTEGRITY_ERROR
 from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
 
 
@@ -44,7 +45,9 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 class LimitedExecute(Execute):
-    """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell.
+    """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell, and
+    noting in each code cell's metadata (``gpukit``) how long it ran and whether the per-cell
+    time limit stopped it, for the records (gpukit/course/records.py).
 
     nbclient holds every output message in memory until the notebook is written: a cell that
     prints without end would exhaust the grader before any limit on the notebook fires. Output
@@ -58,6 +61,23 @@ class LimitedExecute(Execute):
                    km: Any = None) -> tuple[NotebookNode, ResourcesDict]:
         self._output_bytes: dict[int, int] = {}
         return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
+                        ) -> tuple[NotebookNode, ResourcesDict]:
+        if cell.cell_type != "code":
+            return super().preprocess_cell(cell, resources, index)
+        started = time.monotonic()
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            cell.metadata.setdefault(CELL_METADATA, {})["seconds"] = \
+                round(time.monotonic() - started, 3)
+
+    async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None
+                                    ) -> None | dict[str, Any]:
+        if cell is not None:  # nbgrader interrupts the kernel and goes on with the next cell
+            cell.metadata.setdefault(CELL_METADATA, {})["stopped"] = f"cell_timeout_s = {timeout}"
+        return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
                cell_index: int) -> NotebookNode | None:

@@ -3,6 +3,9 @@
 Points come from nbgrader's gradebook (the source of truth). What each check concluded comes from
 the autograded notebook: the hidden check's outcome travels in its cell's output (see
 gpukit/grading/outcome.py); a visible self-check that failed first leaves its assertion error.
+Every other code cell that did not finish normally (stopped at the per-cell time limit,
+interrupted, or raising) is recorded too, with how long it ran (LimitedExecute notes it in the
+cell's metadata): it costs no points by itself, but the student and the instructor should know.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from gpukit.course.grades import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
 
 INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
+CELL_METADATA = "gpukit"  # a code cell's run, noted by LimitedExecute: seconds, stopped
 
 STUB = "YOUR ANSWER HERE"
 STATUSES = {
@@ -47,6 +51,21 @@ class WrittenRecord:
     words: int
 
 
+@dataclass(frozen=True)
+class CellRecord:
+    """A code cell that did not finish normally (checks' cells have their CheckRecord)."""
+
+    cell: str     # the answer's id, the given cell's id, or "own cell after <id>"
+    kind: str     # answer / given / own
+    event: str    # timeout / interrupted / error
+    seconds: float | None
+    message: str
+
+    def text(self) -> str:
+        took = f" after {self.seconds:.1f} s" if self.seconds is not None else ""
+        return f"{self.kind} cell {self.cell}: {self.message}{took}"
+
+
 @dataclass
 class SubmissionRecord:
     student: str
@@ -59,6 +78,7 @@ class SubmissionRecord:
     checks: list[CheckRecord] = field(default_factory=list)
     written: list[WrittenRecord] = field(default_factory=list)
     kernel_peak: str = ""  # the grading kernel's peak memory and processes (sandbox supervisor)
+    cells: list[CellRecord] = field(default_factory=list)  # cells that did not finish normally
 
     @property
     def needs_gpu_regrade(self) -> list[str]:
@@ -72,9 +92,11 @@ class SubmissionRecord:
 def build_record(student: str, assignment: str, grades: SubmissionGrades,
                  autograded: Path, min_words: int) -> SubmissionRecord:
     """The record of a submission that autograded."""
-    cells = _cells_by_grade_id(nbformat.read(str(autograded), as_version=4))
+    notebook = nbformat.read(str(autograded), as_version=4)
+    cells = _cells_by_grade_id(notebook)
     record = SubmissionRecord(student, assignment, "graded", "autograded",
-                              grades.auto_score, grades.auto_max, grades.manual_max)
+                              grades.auto_score, grades.auto_max, grades.manual_max,
+                              cells=unfinished_cells(notebook))
     for grade_id, grade in grades.cells.items():
         cell = cells.get(grade_id)
         if grade.written:
@@ -84,6 +106,35 @@ def build_record(student: str, assignment: str, grades: SubmissionGrades,
             record.checks.append(CheckRecord(grade_id, grade.auto_score or 0.0, grade.max_score,
                                              status, message))
     return record
+
+
+def unfinished_cells(nb: NotebookNode) -> list[CellRecord]:
+    """The code cells, other than the checks', that were stopped, interrupted or raised."""
+    found, previous = [], "the start"
+    for cell in nb.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        label = nbgrader.get("grade_id") or str(cell.get("id", "?"))
+        if cell.cell_type != "code" or nbgrader.get("grade"):
+            previous = label
+            continue
+        own = label.startswith("student-extra-")
+        kind = "answer" if nbgrader.get("solution") else "own" if own else "given"
+        name = f"after {previous}" if own else label
+        previous = label if not own else previous
+        run = cell.metadata.get(CELL_METADATA, {})
+        seconds = run.get("seconds")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if run.get("stopped"):
+            found.append(CellRecord(name, kind, "timeout", seconds,
+                                    f"stopped at the per-cell time limit ({run['stopped']})"))
+        elif errors and errors[0].get("ename") == "KeyboardInterrupt":
+            found.append(CellRecord(name, kind, "interrupted", seconds, "interrupted"))
+        elif errors:
+            error = errors[0]
+            text = f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ")
+            found.append(CellRecord(name, kind, "error", seconds,
+                                    f"raised {text.splitlines()[0][:200] if text else 'an error'}"))
+    return found
 
 
 def _cells_by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:

@@ -20,6 +20,22 @@ def fail(message: str) -> None:
     pytest.fail(message, pytrace=False)
 
 
+class IntegrityFinding(Exception):
+    """Raised by a check that found the notebook's code behaving differently on the data it is
+    graded with than anywhere else: the check scores zero and the submission is reported with
+    status "integrity", for an instructor's review (gpukit.grading.runner)."""
+
+
+def fail_on(problem: Any) -> None:
+    """Fail with a :class:`gpukit.grading.architecture.Problem`'s sentence, if there is one; an
+    integrity problem marks the submission for review."""
+    if problem is None:
+        return
+    if problem.integrity:
+        raise IntegrityFinding(problem.message)
+    fail(problem.message)
+
+
 def call(function: Callable, *args: Any, what: str) -> Any:
     """Call a student's function; any exception becomes a one-sentence failure."""
     try:

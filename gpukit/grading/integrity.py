@@ -40,7 +40,7 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "torch.nn", "torch.nn.functional", "torch.nn.modules.module",
                    "torch.overrides", "IPython.display", "IPython.core.interactiveshell",
                    "gpukit.grading", "gpukit.grading.runner", "gpukit.grading.outcome",
-                   "gpukit.grading.placement",
+                   "gpukit.grading.placement", "gpukit.grading.architecture",
                    "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
                    "gpukit.config", "gpukit_student", "gpukit_student.clock",
                    "gpukit_student.data", "gpukit_student.data.loader")
@@ -74,6 +74,7 @@ def preload() -> None:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401  (wraps torch.manual_seed and others when imported)
 
+        import gpukit.grading.architecture  # noqa: F401
         import gpukit.grading.placement  # noqa: F401
         from gpukit_student.clock import count_cuda_synchronize
         count_cuda_synchronize()

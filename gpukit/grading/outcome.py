@@ -12,6 +12,10 @@ Status = Literal["passed", "failed", "skipped", "needs_gpu", "error", "integrity
 # it back; the text/plain twin is what a person sees.
 MIME_TYPE = "application/vnd.gpukit.check+json"
 
+# How an "integrity" outcome from the in-kernel baseline begins (the notebook changed the
+# grader); a check's own integrity findings say something else.
+TAMPERING_OUTCOME = "Not graded: your notebook changed the machinery the grader relies on"
+
 # Statuses that score the cell zero (the runner raises); the others keep its points.
 FAILING: tuple[Status, ...] = ("failed", "needs_gpu", "error", "integrity")
 

@@ -21,7 +21,8 @@ import pytest
 
 from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
 from gpukit.grading import integrity
-from gpukit.grading.outcome import FAILING, CheckFailed, CheckOutcome
+from gpukit.grading.checks import IntegrityFinding
+from gpukit.grading.outcome import FAILING, TAMPERING_OUTCOME, CheckFailed, CheckOutcome
 from gpukit_student.clock import CellClock, current_clock
 
 AUTOGRADER_DIR = "autograder"
@@ -106,8 +107,8 @@ def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOut
 def _integrity_outcome(name: str, findings: list[str], gpu: bool) -> CheckOutcome:
     shown = "; ".join(findings[:3]) + (f" (and {len(findings) - 3} more)"
                                       if len(findings) > 3 else "")
-    return CheckOutcome(name, "integrity", "Not graded: your notebook changed the machinery the "
-                        f"grader relies on ({shown}). Remove that code and submit again.", gpu)
+    return CheckOutcome(name, "integrity", f"{TAMPERING_OUTCOME} ({shown}). Remove that code "
+                        "and submit again.", gpu)
 
 
 @contextlib.contextmanager
@@ -184,6 +185,8 @@ class _CheckPlugin:
             return CheckOutcome(self.name, "skipped", str(error), gpu)
         if isinstance(error, NeedsGpu):
             return CheckOutcome(self.name, "needs_gpu", str(error), gpu)
+        if isinstance(error, IntegrityFinding):
+            return CheckOutcome(self.name, "integrity", str(error), gpu)
         if excinfo.errisinstance(pytest.fail.Exception):
             return CheckOutcome(self.name, "failed", str(error), gpu)
         if isinstance(error, AssertionError):  # a plain assert: its message, not its expression

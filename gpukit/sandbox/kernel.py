@@ -109,11 +109,14 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
             _log(peak.line())
             return status
         tree = processes.descendants(me)
-        used = sum(processes.memory_bytes(pid, resident) for pid, resident in tree.items())
-        peak.update(used, len(tree))
+        # Count first: measuring the memory of a thousand forked copies of a kernel takes
+        # seconds (each one's page tables are walked), while a fork bomb keeps going.
         if len(tree) > settings.process_limit:
+            peak.update(peak.memory_bytes, len(tree))
             _stop(kernel, f"it ran more than {settings.process_limit} processes at once "
                   f"(process_limit = {settings.process_limit})")
+        used = sum(processes.memory_bytes(pid, resident) for pid, resident in tree.items())
+        peak.update(used, len(tree))
         if used > limit_bytes:
             _stop(kernel, f"it used {used / 2**20:.0f} MB of memory, more than "
                   f"memory_limit_mb = {settings.memory_limit_mb}")

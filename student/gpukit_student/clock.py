@@ -6,14 +6,19 @@ assigned. A check then compares the reported number with the measured duration o
 nbclient does not tell the kernel which cell id it runs, so "the cell that assigned the
 variable" is how the measured cell is identified; it also follows a student who moved code.
 
-The clock also keeps every ``time.perf_counter()`` reading the notebook takes during a cell, so a
-check can tell whether a reported time is the difference of two readings of that cell, i.e. a
-measurement, rather than a number derived or typed afterwards.
+The clock also keeps every reading the notebook takes of Python's clocks during a cell
+(``time.perf_counter()``, ``time.time()``, ``time.monotonic()``, their ``_ns`` forms and
+``timeit.default_timer()``: students time with any of them), so a check can tell whether a
+reported time is the difference of two readings of one clock in that cell, i.e. a measurement,
+rather than a number derived or typed afterwards.
 """
 
 from __future__ import annotations
 
+import bisect
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,14 +30,21 @@ class CellRun:
     execution_count: int
     seconds: float
     cuda_synchronize_calls: int
-    clock_readings: tuple[float, ...] = ()  # time.perf_counter() values read during the cell
+    # Per clock (``"perf_counter"``, ``"time"``, ...), the values read during the cell.
+    clock_readings: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def measured(self, seconds: float) -> bool:
-        """Whether ``seconds`` is the difference of two clock readings taken in this cell."""
-        readings = sorted(self.clock_readings)
+        """Whether ``seconds`` is the difference of two readings of one clock in this cell."""
         tolerance = 1e-9 * max(1.0, abs(seconds))
-        return any(abs((later - earlier) - seconds) <= tolerance
-                   for i, earlier in enumerate(readings) for later in readings[i + 1:])
+        for clock, values in self.clock_readings.items():
+            scale = 1e-9 if clock.endswith("_ns") else 1.0  # nanoseconds, as seconds
+            readings = sorted(value * scale for value in values)
+            for earlier in readings:  # is there a later reading `seconds` after this one?
+                i = bisect.bisect_left(readings, earlier + seconds - 2 * tolerance)
+                if any(abs((later - earlier) - seconds) <= tolerance
+                       for later in readings[i:i + 8]):
+                    return True
+        return False
 
 
 @dataclass
@@ -47,14 +59,14 @@ class CellClock:
     def pre_run_cell(self, info: Any = None) -> None:
         self._before = {name: _fingerprint(self._namespace.get(name)) for name in self.watched}
         self._sync_calls_at_start = SYNC_COUNTER.calls
-        CLOCK_READINGS.values.clear()
+        CLOCK_READINGS.clear()
         self._started = _perf_counter()
 
     def post_run_cell(self, result: Any = None) -> None:
         seconds = _perf_counter() - self._started
         run = CellRun(getattr(result, "execution_count", None) or 0, seconds,
                       SYNC_COUNTER.calls - self._sync_calls_at_start,
-                      tuple(CLOCK_READINGS.values))
+                      {clock: tuple(values) for clock, values in CLOCK_READINGS.values.items()})
         for name in self.watched:
             if _fingerprint(self._namespace.get(name)) != self._before.get(name):
                 self.assigned_in[name] = run
@@ -80,32 +92,65 @@ CLOCK_ATTRIBUTE = "_gpukit_cell_clock"
 
 @dataclass
 class _ClockReadings:
-    """The time.perf_counter() values read since the current cell started."""
+    """Per clock, the values the notebook's thread read since the current cell started.
 
-    values: list[float] = field(default_factory=list)
+    A cell that reads a clock in a loop keeps its first and its last HALF_KEPT readings per
+    clock (a timed region starts early and ends late), so memory stays bounded.
+    """
+
+    head: dict[str, list[float]] = field(default_factory=dict)
+    tail: dict[str, deque] = field(default_factory=dict)
     installed: bool = False
+
+    def add(self, clock: str, value: float) -> None:
+        head = self.head.setdefault(clock, [])
+        if len(head) < HALF_KEPT:
+            head.append(value)
+        else:
+            self.tail.setdefault(clock, deque(maxlen=HALF_KEPT)).append(value)
+
+    @property
+    def values(self) -> dict[str, list[float]]:
+        return {clock: [*head, *self.tail.get(clock, ())] for clock, head in self.head.items()}
+
+    def clear(self) -> None:
+        self.head.clear()
+        self.tail.clear()
 
 
 CLOCK_READINGS = _ClockReadings()
-MAX_READINGS_PER_CELL = 100_000  # a loop reading the clock cannot grow this without bound
+HALF_KEPT = 50_000
+#: The clocks of the time module whose readings are kept; timeit.default_timer is perf_counter.
+RECORDED_CLOCKS = ("perf_counter", "time", "monotonic", "perf_counter_ns", "time_ns",
+                   "monotonic_ns")
 _perf_counter = time.perf_counter  # the clock's own readings are not the notebook's
 
 
 def record_clock_readings() -> None:
-    """Keep time.perf_counter()'s readings from now on (once; the sandbox kernel calls this
-    before its integrity baseline, so the recording wrapper is the function it records)."""
+    """Keep the readings of the RECORDED_CLOCKS from now on (once; the sandbox kernel calls this
+    before its integrity baseline, so the recording wrappers are the functions it records)."""
     if CLOCK_READINGS.installed:
         return
-    original = time.perf_counter
+    for name in RECORDED_CLOCKS:
+        setattr(time, name, _recording(name, getattr(time, name)))
+    import timeit
 
-    def perf_counter() -> float:
+    timeit.default_timer = time.perf_counter
+    CLOCK_READINGS.installed = True
+
+
+def _recording(name: str, original: Any) -> Any:
+    notebook_thread = threading.main_thread()  # cells run there; the kernel's I/O threads don't
+
+    def read() -> float:
         value = original()
-        if len(CLOCK_READINGS.values) < MAX_READINGS_PER_CELL:
-            CLOCK_READINGS.values.append(value)
+        if threading.current_thread() is notebook_thread:
+            CLOCK_READINGS.add(name, value)
         return value
 
-    time.perf_counter = perf_counter
-    CLOCK_READINGS.installed = True
+    read.__name__ = read.__qualname__ = name
+    read.__doc__ = original.__doc__
+    return read
 
 
 def install_cell_clock(*watched: str) -> CellClock:

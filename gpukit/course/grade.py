@@ -7,9 +7,12 @@ For each submission it runs `nbgrader autograde` (the gradebook stays the source
 * ``feedback/<student>.html``: the student's feedback, without hidden-test text;
 * ``records/<student>.json``: every check's outcome and message, and the written answers' state.
 
-Each submission is first rebuilt on the instructor's release (gpukit/course/sanitize.py): answer
-cells matched by metadata or marker line, everything else the instructor's. The submitted files
-themselves are only read, never changed.
+What decides a grade happens inside nbgrader, as with `nbgrader autograde` or formgrader
+(gpukit/course/preprocessors.py): the rebuild on the instructor's release (answer cells matched
+by metadata or marker line, everything else the instructor's), the scan and its hold for review,
+the checks' outcome verification. This module adds what only a batch runner can: discovery of a
+folder, one record per entry (whatever happened), the CSV, feedback and the summary. The
+submitted files themselves are only read, never changed.
 """
 
 from __future__ import annotations
@@ -26,12 +29,10 @@ from tqdm import tqdm
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.autograde import autograde_student, notebook_stem, submit
-from gpukit.course.grades import hold_for_review, read_grades
+from gpukit.course.grades import read_grades, register_ungradable
 from gpukit.course.layout import CourseLayout, files_of
 from gpukit.course.nbgrader_steps import NbgraderTimeout
-from gpukit.course.records import STATUSES, SubmissionRecord, build_record
-from gpukit.course.sanitize import rebuild
-from gpukit.course.scan import scan_cells, student_code_cells
+from gpukit.course.records import NOTEBOOK_METADATA, STATUSES, SubmissionRecord, build_record
 from gpukit.errors import GpukitError, NbgraderError
 from gpukit.grading.outcome import TAMPERING_OUTCOME
 from gpukit.sandbox import processes
@@ -124,17 +125,17 @@ def _protect_from_kernels(*paths: Path) -> None:
 def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> SubmissionRecord:
     student, path = submission.student, submission.path
     if path is None:
+        register_ungradable(course.root, lab, student)
         return SubmissionRecord(student, lab.name, "invalid", submission.problem)
     try:
         notebook = nbformat.read(str(path), as_version=4)
     except Exception as error:  # not JSON, not a notebook: report it, grade the others
+        register_ungradable(course.root, lab, student)  # as nbgrader autograde leaves it
         return SubmissionRecord(student, lab.name, "invalid",
                                 f"{path.name} is not a readable Jupyter notebook ({error}). "
                                 "Save the notebook from Jupyter and submit it again.")
-    release = nbformat.read(str(CourseLayout(course.root).release(lab)), as_version=4)
-    rebuilt = rebuild(notebook, release)
     try:
-        submit(course, lab, student, rebuilt.notebook)
+        submit(course, lab, student, notebook)  # nbgrader rebuilds it on the release
         log = autograde_student(course, lab, student)
     except NbgraderTimeout:
         limits = course.course
@@ -145,14 +146,15 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
                                 "and check your loops.")
     except NbgraderError as error:
         return SubmissionRecord(student, lab.name, "error", _failure_message(error))
-    findings = scan_cells(student_code_cells(rebuilt.notebook))
-    if findings:  # checks may have passed on a tampered kernel: no points until reviewed
-        hold_for_review(course.root, lab, notebook_stem(lab), student)
     grades = read_grades(course.root, lab, notebook_stem(lab))[student]
     autograded = CourseLayout(course.root).autograded(student, lab)
     record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
     record.kernel_peak = _kernel_peak(log)
-    notes = [n for n in (submission.note, rebuilt.summary()) if n]
+    # What nbgrader's rebuild and scan steps noted in the graded notebook; a flagged scan held
+    # the submission for review in the gradebook (HoldForReview).
+    steps = nbformat.read(str(autograded), as_version=4).metadata.get(NOTEBOOK_METADATA, {})
+    findings = steps.get("scan", [])
+    notes = [n for n in (submission.note, steps.get("rebuild", "")) if n]
     integrity = [c for c in record.checks if c.status == "integrity"]
     # The in-kernel baseline's findings (the notebook changed the grader), and the checks' own
     # (e.g. a model that computes something else on the test images than anywhere else).
@@ -168,8 +170,7 @@ def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> Submis
             reasons.append("checks marked for review, the notebook behaves differently on the "
                            "data it is graded with: " + ", ".join(suspect))
         if findings:
-            reasons.append("code that tampers with the grader: "
-                           + "; ".join(f.text() for f in findings)
+            reasons.append("code that tampers with the grader: " + "; ".join(findings)
                            + "; every check scores 0 until an instructor reviews it")
         record.message = "; ".join(reasons)
     elif notes:

@@ -64,15 +64,25 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
 
     from gpukit.course.preprocessors import (
         HideHiddenTests,
+        HoldForReview,
         LimitedExecute,
+        RebuildOnRelease,
+        ScanForTampering,
         StderrIsNotFailure,
         VerifyCheckOutcomes,
     )
 
+    # Every step that decides a grade is nbgrader's own (gpukit/course/preprocessors.py), so
+    # `nbgrader autograde`, formgrader's Autograde button and `gpukit grade` grade alike. The
+    # rebuild comes first: nbgrader's own sanitizing needs the release's cell metadata.
+    sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
+    c.Autograde.sanitize_preprocessors = [RebuildOnRelease, *sanitize, ScanForTampering]
+    c.RebuildOnRelease.release_directory = str(CourseLayout(loaded.root).root / "release")
     steps = Autograde.class_traits()["autograde_preprocessors"].default()
     steps[steps.index(Execute)] = LimitedExecute
     steps.insert(steps.index(SaveAutoGrades), StderrIsNotFailure)
     steps.insert(steps.index(SaveAutoGrades), VerifyCheckOutcomes)
+    steps.insert(steps.index(SaveAutoGrades) + 1, HoldForReview)  # on the saved grades
     c.Autograde.autograde_preprocessors = steps
     c.LimitedExecute.cell_output_limit_kb = course.cell_output_limit_kb
     _grade_in_sandbox(c, loaded)

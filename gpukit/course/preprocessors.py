@@ -1,20 +1,90 @@
-"""nbgrader preprocessors the kit adds to the stock pipelines (see nbgrader_settings.py)."""
+"""nbgrader preprocessors the kit adds to the stock pipelines (see nbgrader_settings.py).
+
+Every step that decides a submission's grade is one of these, so that `nbgrader autograde`,
+formgrader's Autograde button (nbgrader's API) and `gpukit grade` give the same grades, holds and
+comments:
+
+* sanitize stage: :class:`RebuildOnRelease` first (answer cells by metadata, then marker line,
+  onto the release), nbgrader's own steps, then :class:`ScanForTampering`;
+* autograde stage: :class:`LimitedExecute` instead of nbgrader's Execute, nbgrader's steps, and
+  before grades are saved :class:`StderrIsNotFailure` and :class:`VerifyCheckOutcomes`; after
+  they are saved, :class:`HoldForReview`.
+
+What a step found for later steps and for `gpukit grade`'s records travels in the notebook's
+metadata under ``gpukit`` (NOTEBOOK_METADATA), which the autograded notebook keeps.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
+import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Integer, Unicode
 
-from gpukit.course.records import CELL_METADATA, INTEGRITY_ERROR
+from gpukit.course.grades import hold_for_review
+from gpukit.course.records import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_METADATA
+from gpukit.course.sanitize import rebuild
+from gpukit.course.scan import scan_cells, student_code_cells
 from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
+
+
+class RebuildOnRelease(NbGraderPreprocessor):
+    """Grade the release notebook with the student's answers in it (gpukit/course/sanitize.py).
+
+    Answer cells are matched by nbgrader metadata, then by the marker line each starts with, so
+    a notebook saved by Colab or VS Code (metadata gone) grades like the original, and nbgrader's
+    own checks after this step (cell metadata, locked cells) see the instructor's cells. What the
+    rebuild did is noted for the records.
+    """
+
+    release_directory = Unicode("", help="The course's release/ folder (absolute).").tag(
+        config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        ids = resources["nbgrader"]
+        path = Path(self.release_directory) / ids["assignment"] / f"{ids['notebook']}.ipynb"
+        rebuilt = rebuild(nb, nbformat.read(str(path), as_version=4))
+        rebuilt.notebook.metadata.setdefault(NOTEBOOK_METADATA, {})["rebuild"] = \
+            rebuilt.summary()
+        return rebuilt.notebook, resources
+
+
+class ScanForTampering(NbGraderPreprocessor):
+    """Read the student's code for tampering with the grader (gpukit/course/scan.py), before
+    anything runs; the findings are noted for :class:`HoldForReview` and the records."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        findings = scan_cells(student_code_cells(nb))
+        nb.metadata.setdefault(NOTEBOOK_METADATA, {})["scan"] = [f.text() for f in findings]
+        return nb, resources
+
+
+class HoldForReview(NbGraderPreprocessor):
+    """A submission whose code the scan flagged scores 0 on every check until an instructor
+    reviews it: manual scores of 0 marked "needs manual grade", the notebook flagged, and the
+    findings in its first comment (see gpukit.course.grades.hold_for_review). Runs after
+    nbgrader saved the automatic scores, which stay in the gradebook."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict
+                   ) -> tuple[NotebookNode, ResourcesDict]:
+        findings = nb.metadata.get(NOTEBOOK_METADATA, {}).get("scan", [])
+        if findings:
+            ids = resources["nbgrader"]
+            with Gradebook(ids["db_url"]) as gradebook:
+                hold_for_review(gradebook, ids["assignment"], ids["notebook"], ids["student"],
+                                findings)
+        return nb, resources
 
 
 class StderrIsNotFailure(NbGraderPreprocessor):

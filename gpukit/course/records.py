@@ -22,6 +22,7 @@ from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
 
 INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
 CELL_METADATA = "gpukit"  # a code cell's run, noted by LimitedExecute: seconds, stopped
+NOTEBOOK_METADATA = "gpukit"  # what the rebuild and the scan did (gpukit/course/preprocessors)
 
 STUB = "YOUR ANSWER HERE"
 STATUSES = {

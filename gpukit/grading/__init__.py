@@ -11,15 +11,16 @@ released. See autograder/README.md for what each check verifies.
 from typing import Any
 
 
-def check(assignment: str, name: str, namespace: dict[str, Any]) -> Any:
+def check(assignment: str, name: str, namespace: dict[str, Any]) -> None:
     """Run one hidden check (see gpukit.grading.runner.check).
 
     Imported lazily: the hidden cells import this package, and students' kernels
-    should not load pytest for it.
+    should not load pytest for it. Returns nothing: the outcome is displayed, and a value left
+    as the cell's result would be read by nbgrader as a partial-credit score.
     """
     from gpukit.grading.runner import check as run_and_show
 
-    return run_and_show(assignment, name, namespace)
+    run_and_show(assignment, name, namespace)
 
 
 __all__ = ["check"]

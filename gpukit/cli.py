@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,15 +53,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("release", run_release, "Render the templates, then run nbgrader to produce "
                   "release/ (for students) and solutions/ (with the graders' rubric).")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sub = command("grade", run_grade, "Autograde a directory of submissions through nbgrader and "
-                  "write grades.csv, per-student feedback HTML (without hidden tests) and one "
-                  "JSON record per submission.")
+    sub = command("grade", run_grade, "Autograde a directory of submissions through nbgrader, "
+                  "in parallel, and write grades.csv, per-student feedback HTML (without hidden "
+                  "tests) and one JSON record per submission, each as its result arrives. A "
+                  "rerun grades only what changed; the lab's solution is graded first as a "
+                  "canary.")
     sub.add_argument("submissions", type=Path, help="folder of <student>.ipynb files or "
                      "<student>/ folders holding the notebook")
     sub.add_argument("--assignment", default=None, help="assignment name (default: the only "
                      "one in grading_config.py)")
     sub.add_argument("--output", type=Path, default=None, help="where to write the results "
                      "(default: graded/<assignment>/ in the course directory)")
+    sub.add_argument("--workers", type=_positive, default=None, metavar="N",
+                     help="grade N submissions at once on this machine (default: one per core, "
+                     "as many as memory holds at about 3 GB per kernel); each kernel gets "
+                     "cores / N threads")
+    sub.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                     help="grade on a Ray cluster (ADDRESS, or $RAY_ADDRESS) or, without an "
+                     "address, a local Ray instance; needs the `ray` extra")
+    sub.add_argument("--regrade", action="store_true", help="grade every submission again, "
+                     "also those whose record shows them graded by this grader already")
+    sub.add_argument("--no-preflight", action="store_true", help="skip the checks of the "
+                     "datasets, the sandbox and the GPU policy before grading")
+    sub.add_argument("--no-canary", action="store_true", help="do not grade the lab's own "
+                     "solution first (the canary that stops a batch the environment would fail)")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub = command("demo", run_demo, "Release the course, then autograde a demo class (the "
                   "reference solution and flawed submissions) in a scratch course directory "
@@ -108,7 +124,8 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from gpukit.course.grade import grade_directory, summary
+    from gpukit.course.grade import GradingOptions, grade_directory, summary
+    from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
     from gpukit.errors import ConfigError
 
     loaded = _loaded(args)
@@ -118,10 +135,25 @@ def run_grade(args: argparse.Namespace) -> int:
                           hint="Add --assignment " + " | ".join(lab.name for lab in labs))
     lab = loaded.course.assignment(args.assignment) if args.assignment else labs[0]
     output = args.output or loaded.root / "graded" / lab.name
+    if args.ray is not None:
+        runner = RayCluster(args.ray or os.environ.get("RAY_ADDRESS") or None,
+                            memory_mb=loaded.course.memory_limit_mb)
+    else:
+        runner = LocalWorkers(args.workers or default_workers())
+    options = GradingOptions(runner=runner, regrade=args.regrade,
+                             preflight=not args.no_preflight, canary=not args.no_canary)
+    print(f"gpukit grade: {lab.name} with {runner.describe()}")
     records = grade_directory(loaded, lab, args.submissions.resolve(), output.resolve(),
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, options=options)
     print(summary(records, output))
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of workers (1 or more)")
+    return value
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -317,3 +317,21 @@ def test_an_honest_model_gets_the_accuracy_of_its_own_output():
     with torch.no_grad():
         assert torch.allclose(logits, model.eval()(TEST_IMAGES), atol=1e-5)
     assert check_model(model, MLP, probe=TEST_IMAGES) is None
+
+
+@pytest.mark.parametrize("model", [WideMLP, FunctionalSoftmaxMLP, NoReluMLP],
+                         ids=lambda c: c.__name__)
+def test_a_known_mistake_costs_the_architecture_not_the_accuracy(model):
+    """Other sizes, a softmax at the end, a missing ReLU: the grader still computes what the
+    model computes, from its weights, and takes the accuracy of that."""
+    model = model()
+    logits, problem = grader_logits(model, MLP, TEST_IMAGES, batch_size=16)
+    assert problem is None
+    with torch.no_grad():
+        assert torch.equal(logits.argmax(dim=1), model.eval()(TEST_IMAGES).argmax(dim=1))
+
+
+def test_an_unknown_network_has_no_accuracy_from_weights():
+    logits, problem = grader_logits(SigmoidMLP(), MLP, TEST_IMAGES)
+    assert logits is None and not problem.integrity
+    assert problem.message.startswith("MnistMLP is not the network the instructions specify")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import shutil
 
 from gpukit.course import nbgrader_steps
-from gpukit.course.autograde import notebook_stem
 from gpukit.course.grades import read_grades
-from gpukit.course.layout import CourseLayout
+from gpukit.course.layout import CourseLayout, notebook_stem
 from gpukit.course.student_wheel import student_wheel_filename
 from tests.lab_tier import LabTier
 

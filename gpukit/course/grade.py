@@ -17,27 +17,31 @@ submitted files themselves are only read, never changed.
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import hashlib
 import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
+import gpukit
+import gpukit_student
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.autograde import autograde_student, notebook_stem, submit
-from gpukit.course.grades import read_grades, register_ungradable
+from gpukit.course.job import GradingJob, prepare_template
 from gpukit.course.layout import CourseLayout, files_of
-from gpukit.course.nbgrader_steps import NbgraderTimeout
-from gpukit.course.records import NOTEBOOK_METADATA, STATUSES, SubmissionRecord, build_record
-from gpukit.errors import GpukitError, NbgraderError
-from gpukit.grading.outcome import TAMPERING_OUTCOME
+from gpukit.course.preflight import canary_job, canary_passed_before, judge_canary, preflight
+from gpukit.course.records import STATUSES, SubmissionRecord
+from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
+from gpukit.course.writer import CourseWriter
+from gpukit.errors import GpukitError
 from gpukit.sandbox import processes
-from gpukit.sandbox.kernel import PEAK_MARKER, STOP_MARKER
-from gpukit.sandbox.settings import PROTECT_VARIABLE
+from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE
 
 
 @dataclass(frozen=True)
@@ -97,138 +101,115 @@ def _folder_submission(folder: Path, expected: str) -> Submission:
                       f"is named {expected}: name the one to grade {expected}.")
 
 
+@dataclass(frozen=True)
+class GradingOptions:
+    """How a batch runs (the `gpukit grade` flags)."""
+
+    runner: LocalWorkers | RayCluster | None = None  # None: local workers, as many as fit
+    regrade: bool = False    # grade again what the records show graded with this grader
+    preflight: bool = True   # check the datasets, the sandbox and the GPU policy first
+    canary: bool = True      # grade the lab's solution first; stop if it loses a point
+
+
 def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
-                    *, progress: bool = True) -> list[SubmissionRecord]:
-    """Grade every submission in ``submissions_dir``; write the outputs into ``output``."""
+                    *, progress: bool = True, options: GradingOptions = GradingOptions(),
+                    say: Callable[[str], None] = print) -> list[SubmissionRecord]:
+    """Grade every submission in ``submissions_dir``; write the outputs into ``output`` as each
+    result arrives (a stopped batch loses nothing; a rerun grades only what is missing)."""
     submissions = find_submissions(submissions_dir, lab)
-    _protect_from_kernels(submissions_dir, output)
+    output.mkdir(parents=True, exist_ok=True)
+    _protect_from_kernels(course, submissions_dir, output)
     try:  # a kernel's orphaned processes come back to us, to be ended (nbgrader_steps)
         processes.become_subreaper()
     except OSError:
         pass
-    nbgrader_steps.generate_assignment(course.root, lab.name)
-    records = []
-    with tqdm(submissions, desc=f"grade {lab.name}", unit="submission",
+    runner = options.runner or LocalWorkers(default_workers())
+    limits = course.course
+    if isinstance(runner, RayCluster) and limits.gpu_policy != "ignore" and \
+            runner.cluster_gpus():
+        # Every lab has checks that need a GPU to mean anything: with GPU nodes in the cluster,
+        # jobs go there, so those checks are graded rather than skipped or flagged.
+        runner = dataclasses.replace(runner, gpus=1)
+    if options.preflight:
+        preflight(course, lab, say=say,
+                  cluster_gpus=runner.cluster_gpus() if isinstance(runner, RayCluster) else None)
+    nbgrader_steps.generate_assignment(course.root, lab.name)  # the gradebook knows the lab
+    work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
+    try:
+        template = prepare_template(course, lab, work / "course")
+        version = grader_version(template)
+        if options.canary and not canary_passed_before(output, version):
+            say(f"canary: grading the lab's own solution first ({runner.describe()})")
+            (result,) = runner.run([canary_job(template, lab)], template,
+                                   timeout_s=limits.notebook_timeout_s)
+            judge_canary(course, lab, result, output, version)
+            say(f"canary: full marks in {result.seconds:.0f} s")
+        return _grade_batch(course, lab, submissions, output, template, version, runner,
+                            options.regrade, progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], output: Path,
+                 template: Path, version: str, runner, regrade: bool,
+                 progress: bool) -> list[SubmissionRecord]:
+    writer = CourseWriter(course, lab, output)
+    jobs: dict[str, tuple[GradingJob, str, str]] = {}
+    for submission in submissions:
+        student = submission.student
+        if submission.path is None:
+            writer.invalid(student, submission.problem)
+            continue
+        content = submission.path.read_bytes()
+        try:
+            nbformat.reads(content.decode(), as_version=4)
+        except Exception as error:  # not JSON, not a notebook: report it, grade the others
+            writer.invalid(student, f"{submission.path.name} is not a readable Jupyter notebook "
+                           f"({error}). Save the notebook from Jupyter and submit it again.")
+            continue
+        fingerprint = hashlib.sha256(version.encode() + content).hexdigest()
+        previous = _previous_record(output, student)
+        if not regrade and previous is not None and previous.fingerprint == fingerprint \
+                and previous.status != "environment":  # the grader's fault: always again
+            writer.keep(previous)
+            continue
+        jobs[student] = (GradingJob(student, lab.name, content), submission.note, fingerprint)
+    with tqdm(total=len(jobs), desc=f"grade {lab.name}", unit="submission",
               disable=not progress) as bar:
-        for submission in bar:
-            bar.set_postfix_str(submission.student)
-            records.append(_grade_one(course, lab, submission))
-    write_outputs(course, lab, records, output)
-    return records
+        for result in runner.run((job for job, _, _ in jobs.values()), template,
+                                 timeout_s=course.course.notebook_timeout_s):
+            _, note, fingerprint = jobs[result.student]
+            writer.graded(result, note, fingerprint)
+            bar.set_postfix_str(result.student)
+            bar.update()
+    return [writer.records[s.student] for s in submissions]
 
 
-def _protect_from_kernels(*paths: Path) -> None:
-    """The submissions and the outputs are read-only for grading kernels (gpukit/sandbox)."""
-    os.environ[PROTECT_VARIABLE] = os.pathsep.join(str(p.resolve()) for p in paths)
+def grader_version(template: Path) -> str:
+    """What a record's grades depend on besides the notebook: the course's settings, the lab's
+    source and release, the hidden checks, the kit and its runtime."""
+    digest = hashlib.sha256(f"gpukit {gpukit.__version__} runtime {gpukit_student.__version__}"
+                            .encode())
+    for path in sorted(template.rglob("*")):
+        if path.is_file() and path.name != "gradebook.db" and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(template)).encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
-def _grade_one(course: LoadedConfig, lab: Lab, submission: Submission) -> SubmissionRecord:
-    student, path = submission.student, submission.path
-    if path is None:
-        register_ungradable(course.root, lab, student)
-        return SubmissionRecord(student, lab.name, "invalid", submission.problem)
+def _previous_record(output: Path, student: str) -> SubmissionRecord | None:
     try:
-        notebook = nbformat.read(str(path), as_version=4)
-    except Exception as error:  # not JSON, not a notebook: report it, grade the others
-        register_ungradable(course.root, lab, student)  # as nbgrader autograde leaves it
-        return SubmissionRecord(student, lab.name, "invalid",
-                                f"{path.name} is not a readable Jupyter notebook ({error}). "
-                                "Save the notebook from Jupyter and submit it again.")
-    try:
-        submit(course, lab, student, notebook)  # nbgrader rebuilds it on the release
-        log = autograde_student(course, lab, student)
-    except NbgraderTimeout:
-        limits = course.course
-        return SubmissionRecord(student, lab.name, "timeout",
-                                "Grading stopped: a cell ran too long or never ended (limits: "
-                                f"{limits.cell_timeout_s} s per cell, {limits.notebook_timeout_s}"
-                                " s per notebook). Restart and run all cells before submitting, "
-                                "and check your loops.")
-    except NbgraderError as error:
-        return SubmissionRecord(student, lab.name, "error", _failure_message(error))
-    grades = read_grades(course.root, lab, notebook_stem(lab))[student]
-    autograded = CourseLayout(course.root).autograded(student, lab)
-    record = build_record(student, lab.name, grades, autograded, course.course.written_min_words)
-    record.kernel_peak = _kernel_peak(log)
-    # What nbgrader's rebuild and scan steps noted in the graded notebook; a flagged scan held
-    # the submission for review in the gradebook (HoldForReview).
-    steps = nbformat.read(str(autograded), as_version=4).metadata.get(NOTEBOOK_METADATA, {})
-    findings = steps.get("scan", [])
-    notes = [n for n in (submission.note, steps.get("rebuild", "")) if n]
-    integrity = [c for c in record.checks if c.status == "integrity"]
-    # The in-kernel baseline's findings (the notebook changed the grader), and the checks' own
-    # (e.g. a model that computes something else on the test images than anywhere else).
-    affected = [c.check for c in integrity if c.message.startswith(TAMPERING_OUTCOME)]
-    suspect = [c.check for c in integrity if not c.message.startswith(TAMPERING_OUTCOME)]
-    if integrity or findings:
-        record.status = "integrity"
-        reasons = []
-        if affected:
-            reasons.append("checks not graded because the notebook changed the grader: "
-                           + ", ".join(affected))
-        if suspect:
-            reasons.append("checks marked for review, the notebook behaves differently on the "
-                           "data it is graded with: " + ", ".join(suspect))
-        if findings:
-            reasons.append("code that tampers with the grader: " + "; ".join(findings)
-                           + "; every check scores 0 until an instructor reviews it")
-        record.message = "; ".join(reasons)
-    elif notes:
-        record.message = f"autograded; {'; '.join(notes)}"
-    return record
+        return SubmissionRecord.from_json((output / "records" / f"{student}.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return None
 
 
-def _kernel_peak(log: str) -> str:
-    """The sandbox supervisor's report of the kernel's peak memory and processes, if any."""
-    return next((line.split(PEAK_MARKER, 1)[1].strip() for line in log.splitlines()
-                 if PEAK_MARKER in line), "")
-
-
-def _failure_message(error: NbgraderError) -> str:
-    """What the student can do about an autograde that did not finish."""
-    for line in error.log.splitlines():
-        if STOP_MARKER in line:
-            reason = line.split(STOP_MARKER, 1)[1].strip()
-            return (f"Grading stopped the notebook: {reason}. Make your code use less (smaller "
-                    "batches, fewer copies, no runaway loops), then Restart & Run All.")
-    if any(sign in error.log for sign in ("DeadKernelError", "Kernel died",
-                                          "UnresponsiveKernelError")):
-        return ("The notebook's kernel died while it was graded: a cell ended the Python "
-                "process (os._exit, a signal sent to itself) or crashed it. Remove that code, "
-                "then Restart & Run All before submitting.")
-    return f"nbgrader could not autograde this submission: {error.message}"
-
-
-def write_outputs(course: LoadedConfig, lab: Lab, records: list[SubmissionRecord],
-                  output: Path) -> None:
-    (output / "records").mkdir(parents=True, exist_ok=True)
-    (output / "feedback").mkdir(parents=True, exist_ok=True)
-    for record in records:
-        (output / "records" / f"{record.student}.json").write_text(record.to_json())
-        if record.checks:  # graded or integrity: nbgrader has the grades
-            _write_feedback(course, lab, record.student, output / "feedback")
-    _write_csv(records, output / "grades.csv")
-
-
-def _write_feedback(course: LoadedConfig, lab: Lab, student: str, folder: Path) -> None:
-    nbgrader_steps.run_nbgrader(course.root, "generate_feedback", lab.name, "--student",
-                                student, "--force")
-    shutil.copyfile(CourseLayout(course.root).feedback(student, lab), folder / f"{student}.html")
-
-
-def _write_csv(records: list[SubmissionRecord], path: Path) -> None:
-    # Every graded record lists the same checks, in the notebook's order (from the gradebook).
-    checks = next(([c.check for c in r.checks] for r in records if r.checks), [])
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", "status", "score", "max_score",
-                         "manual_points_pending", "needs_gpu_regrade", *checks, "message"])
-        for r in records:
-            by_check = {c.check: f"{c.points:g}" for c in r.checks}
-            writer.writerow([r.student, r.assignment, r.status, f"{r.score:g}",
-                             f"{r.max_score:g}", f"{r.manual_max:g}",
-                             " ".join(r.needs_gpu_regrade),
-                             *(by_check.get(c, "") for c in checks), r.message])
+def _protect_from_kernels(course: LoadedConfig, submissions: Path, output: Path) -> None:
+    """Walls for the grading kernels (gpukit/sandbox), which run in scratch courses: the course
+    is read-only, and the submissions, the outputs, the course's gradebook and its students'
+    folders are hidden (another student's notebook, records or feedback)."""
+    os.environ[PROTECT_VARIABLE] = str(course.root.resolve())
+    hidden = [submissions, output, *CourseLayout(course.root).private_to_grader()]
+    os.environ[HIDE_VARIABLE] = os.pathsep.join(str(p.resolve()) for p in hidden)
 
 
 def summary(records: list[SubmissionRecord], output: Path) -> str:
@@ -252,6 +233,11 @@ def summary(records: list[SubmissionRecord], output: Path) -> str:
             flags.insert(0, "INTEGRITY: " + r.message)
         score = f"{r.score:g}/{r.max_score:g}" if r.checks else r.status.upper()
         lines.append(f"  {r.student:{width}} {score:>8}  {'; '.join(flags) or r.message}")
+    again = [r.student for r in records if r.status == "environment"]
+    if again:
+        lines.append(f"The grading environment failed for {len(again)} submission(s), not their "
+                     f"authors ({', '.join(again)}): fix it, and run gpukit grade again to grade "
+                     "just those.")
     lines.append(f"Grades: {output / 'grades.csv'}; feedback: {output / 'feedback'}; "
                  f"records: {output / 'records'}")
     return "\n".join(lines)

@@ -51,3 +51,8 @@ class CourseLayout:
 
 def files_of(lab: Lab) -> LabFiles:
     return LABS[lab.template]
+
+
+def notebook_stem(lab: Lab) -> str:
+    """The notebook's name in nbgrader's gradebook (its file name without .ipynb)."""
+    return Path(files_of(lab).notebook_name).stem

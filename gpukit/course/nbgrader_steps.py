@@ -10,12 +10,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from gpukit.errors import NbgraderError
 from gpukit.sandbox import processes
 
 LOG_TAIL_LINES = 25
+# The nbgrader processes running now (several, with grading workers): Ctrl-C ends them all.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 class NbgraderTimeout(NbgraderError):
@@ -24,36 +28,56 @@ class NbgraderTimeout(NbgraderError):
 
 def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
     """Run ``nbgrader ARGS`` in the course root; return its log, or raise NbgraderError."""
-    command = [sys.executable, "-m", "nbgrader", *args]
+    return run_command(root, [sys.executable, "-m", "nbgrader", *args],
+                       what=f"nbgrader {' '.join(args)}", timeout_s=timeout_s)
+
+
+def run_command(root: Path, command: list[str], *, what: str, timeout_s: float | None = None,
+                environment: dict[str, str] | None = None, reap_strays: bool = True) -> str:
+    """Run an nbgrader process (``command``, called ``what`` in messages) in the course root
+    with this process's environment plus ``environment``; return its log, or raise
+    NbgraderError / NbgraderTimeout.
+
+    ``reap_strays``: afterwards, end the processes a kernel left behind that were re-parented to
+    this one. Off where several commands run at once (grading workers): each of their processes
+    is a subreaper that ends its own strays (gpukit/course/nbgrader_job.py).
+    """
     # A session of its own: on a timeout the whole group goes, the kernel nbgrader started
     # included (killing nbgrader alone would leave a student's runaway kernel behind).
-    before = set(processes.descendants(os.getpid()))
+    before = set(processes.descendants(os.getpid())) if reap_strays else None
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, text=True, env=_environment(),
+                               stdin=subprocess.DEVNULL, text=True,
+                               env={**_environment(), **(environment or {})},
                                start_new_session=True)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
         _kill_all(process, before)
-        raise NbgraderTimeout(f"`nbgrader {' '.join(args)}` ran longer than {timeout_s:.0f} s "
+        raise NbgraderTimeout(f"`{what}` ran longer than {timeout_s:.0f} s "
                               "and was stopped.",
                               hint="Raise notebook_timeout_s in grading_config.py, or find the "
                               "submission that hangs.") from error
     except BaseException:  # Ctrl-C: leave no kernel running
         _kill_all(process, before)
         raise
-    _kill_strays(before)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    if before is not None:
+        _kill_strays(before)
     log = stdout + stderr
     if process.returncode != 0 and "CellTimeoutError" in log:
         # nbgrader's per-cell limit fired and the kernel did not recover (it ignored the
         # interrupt): to the student, this is the same as the wall-clock cap.
-        raise NbgraderTimeout(f"`nbgrader {' '.join(args)}`: a cell outran the per-cell limit "
+        raise NbgraderTimeout(f"`{what}`: a cell outran the per-cell limit "
                               "and did not stop when interrupted.",
                               hint="Raise cell_timeout_s in grading_config.py if the cell is "
                               "legitimate.", log=log)
     if process.returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
-        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {process.returncode}) in "
+        raise NbgraderError(f"`{what}` failed (exit {process.returncode}) in "
                             f"{root}:\n{tail}",
                             hint="Read nbgrader's log above; rerun the command by hand in the "
                             "course directory for the full log.", log=log)
@@ -72,7 +96,20 @@ def autograde(root: Path, assignment: str, *args: str, timeout_s: float | None =
     return run_nbgrader(root, "autograde", assignment, "--force", *args, timeout_s=timeout_s)
 
 
-def _kill_all(process: subprocess.Popen, before: set[int]) -> None:
+def kill_running() -> None:
+    """End every nbgrader process still running, with its kernel (a stopped batch)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        if process.poll() is None:
+            processes.kill_descendants(process.pid)
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _kill_all(process: subprocess.Popen, before: set[int] | None) -> None:
     """End nbgrader and everything it started. The kernel runs in a session of its own (as
     jupyter_client starts it), so killing nbgrader's process group alone would leave it."""
     processes.kill_descendants(process.pid)
@@ -81,7 +118,8 @@ def _kill_all(process: subprocess.Popen, before: set[int]) -> None:
     except ProcessLookupError:
         pass
     process.communicate()
-    _kill_strays(before)
+    if before is not None:
+        _kill_strays(before)
 
 
 def _kill_strays(before: set[int]) -> None:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from gpukit.course.grades import SubmissionGrades
@@ -32,6 +30,8 @@ STATUSES = {
     "invalid": "not a gradable notebook (unreadable, missing, or ambiguous); nothing ran",
     "timeout": "stopped at the per-cell or whole-notebook time limit",
     "error": "grading could not finish: the kernel died or hit a memory or process limit",
+    "environment": "the grading environment failed (a cell the instructor wrote raised before "
+                   "any of the student's code ran): no score, to be graded again",
 }
 
 
@@ -80,6 +80,9 @@ class SubmissionRecord:
     written: list[WrittenRecord] = field(default_factory=list)
     kernel_peak: str = ""  # the grading kernel's peak memory and processes (sandbox supervisor)
     cells: list[CellRecord] = field(default_factory=list)  # cells that did not finish normally
+    fingerprint: str = ""  # the submission's content and the grader's version (resume)
+    grading_seconds: float = 0.0   # the whole job: nbgrader, kernel, checks, feedback
+    notebook_seconds: float = 0.0  # the notebook's own cells, summed
 
     @property
     def needs_gpu_regrade(self) -> list[str]:
@@ -89,11 +92,18 @@ class SubmissionRecord:
         return json.dumps({**asdict(self), "needs_gpu_regrade": self.needs_gpu_regrade},
                           indent=2)
 
+    @classmethod
+    def from_json(cls, text: str) -> SubmissionRecord:
+        data = json.loads(text)
+        data.pop("needs_gpu_regrade", None)
+        return cls(**{**data, "checks": [CheckRecord(**c) for c in data.get("checks", [])],
+                      "written": [WrittenRecord(**w) for w in data.get("written", [])],
+                      "cells": [CellRecord(**c) for c in data.get("cells", [])]})
+
 
 def build_record(student: str, assignment: str, grades: SubmissionGrades,
-                 autograded: Path, min_words: int) -> SubmissionRecord:
-    """The record of a submission that autograded."""
-    notebook = nbformat.read(str(autograded), as_version=4)
+                 notebook: NotebookNode, min_words: int) -> SubmissionRecord:
+    """The record of a submission that autograded (``notebook``: the autograded notebook)."""
     cells = _cells_by_grade_id(notebook)
     record = SubmissionRecord(student, assignment, "graded", "autograded",
                               grades.auto_score, grades.auto_max, grades.manual_max,
@@ -136,6 +146,24 @@ def unfinished_cells(nb: NotebookNode) -> list[CellRecord]:
             found.append(CellRecord(name, kind, "error", seconds,
                                     f"raised {text.splitlines()[0][:200] if text else 'an error'}"))
     return found
+
+
+def environment_failure(nb: NotebookNode) -> CellRecord | None:
+    """A cell the instructor wrote that failed before any of the student's code ran (the setup
+    cell could not load the data, say): the grading environment's fault, never the student's.
+    A given cell failing after the student's code ran may be the student's doing; it stays in
+    the record's cells."""
+    failed = {record.cell: record for record in unfinished_cells(nb) if record.kind == "given"}
+    for cell in nb.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        label = nbgrader.get("grade_id") or str(cell.get("id", ""))
+        if cell.cell_type != "code":
+            continue
+        if nbgrader.get("solution") or label.startswith("student-extra-"):
+            return None  # the student's code ran from here on
+        if label in failed:
+            return failed[label]
+    return None
 
 
 def _cells_by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:

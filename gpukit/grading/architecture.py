@@ -119,6 +119,32 @@ class Network:
                                                                                    x)
         return x
 
+    def sized_like(self, modules: list[nn.Module]) -> Network | None:
+        """This network with the layer sizes of ``modules`` (the model's own weight layers, in
+        call order), when they are of the specified kinds; else None. A model with other sizes
+        than specified still has its accuracy computed from its weights: the sizes cost the
+        architecture check, not the accuracy check."""
+        if len(modules) != len(self.weighted):
+            return None
+        sized, modules_left = [], iter(modules)
+        for layer in self.layers:
+            if isinstance(layer, Activation):
+                sized.append(layer)
+                continue
+            module = next(modules_left)
+            if isinstance(layer, Linear) and isinstance(module, nn.Linear) \
+                    and module.bias is not None:
+                sized.append(Linear(module.in_features, module.out_features))
+            elif isinstance(layer, Conv2d) and isinstance(module, nn.Conv2d):
+                resized = Conv2d(module.in_channels, module.out_channels, layer.kernel_size,
+                                 layer.padding)
+                if not resized.matches(module):
+                    return None
+                sized.append(resized)
+            else:
+                return None
+        return Network(self.name, tuple(sized), self.input_shape)
+
     def mistakes(self) -> list[tuple[tuple[Layer, ...], str]]:
         """Networks a student writes by mistake, each with the sentence that names it."""
         found = [((*self.layers, SOFTMAX), f"{self.name} must return logits, not probabilities: "
@@ -186,11 +212,16 @@ def grader_logits(model: nn.Module, network: Network, images: torch.Tensor, *,
     (the grader's own forward pass), and a problem when the model is not that network or its
     own output on ``images`` disagrees with the grader's (then ``integrity``)."""
     model = _cpu_copy(model)
-    modules, problem = _weight_layers(model, network, _grader_inputs(network, 0))
-    if problem:
-        return None, problem
+    x = _grader_inputs(network, 0)
+    modules, error = _called_weight_layers(model, x)
+    sized = network.sized_like(modules) if not error else None
+    layers = _computed_layers(model, sized, modules, x) if sized else None
+    if layers is None:  # the architecture check says what differs
+        return None, Problem(f"{network.name} is not the network the instructions specify "
+                             f"({network}), so the grader cannot compute its accuracy from its "
+                             "weights.")
     with torch.no_grad():
-        logits = torch.cat([network.compute(modules, images[i:i + batch_size])
+        logits = torch.cat([sized.compute(modules, images[i:i + batch_size], layers)
                             for i in range(0, len(images), batch_size)])
         agrees = True
         for i in range(0, len(images), batch_size):
@@ -198,6 +229,21 @@ def grader_logits(model: nn.Module, network: Network, images: torch.Tensor, *,
             agrees = agrees and not isinstance(out, Problem) and \
                 _close(out, logits[i:i + batch_size])
     return logits, None if agrees else Problem(_differs_on_data(network), integrity=True)
+
+
+def _computed_layers(model: nn.Module, network: Network, modules: list[nn.Module],
+                     x: torch.Tensor) -> tuple[Layer, ...] | None:
+    """Which network the model computes on the grader's inputs: the specified one, or one of
+    the usual mistakes (a softmax at the end, a missing ReLU), whose accuracy the grader can
+    still compute; None when it is none of them."""
+    with torch.no_grad():
+        out = _output(model, network, x)
+        if isinstance(out, Problem):
+            return None
+        for layers in (network.layers, *(layers for layers, _ in network.mistakes())):
+            if _computes(out, network, modules, x, layers):
+                return layers
+    return None
 
 
 def _differs_on_data(network: Network) -> str:

@@ -19,6 +19,7 @@ class LabFiles:
     template: str       # folder name under gpukit/labs/
     notebook_name: str  # the notebook's file name inside source/<assignment>/
     title: str          # what the lab teaches, for headings
+    datasets: tuple[str, ...] = ()  # what the notebook loads (checked before grading starts)
 
     @property
     def notebook_template(self) -> str:
@@ -33,11 +34,11 @@ class LabFiles:
 
 LABS = {
     "core_mnist": LabFiles("core_mnist", "mnist_keras_pytorch.ipynb",
-                           "MNIST in Keras and PyTorch"),
+                           "MNIST in Keras and PyTorch", ("mnist",)),
     "gpu_basics": LabFiles("gpu_basics", "pytorch_gpu_basics.ipynb",
                            "PyTorch on the GPU: devices, moving data, memory"),
     "fashion_ann": LabFiles("fashion_ann", "fashion_mnist_ann.ipynb",
-                            "A Fashion-MNIST ANN on the GPU"),
+                            "A Fashion-MNIST ANN on the GPU", ("fashion-mnist",)),
     "cpu_vs_gpu": LabFiles("cpu_vs_gpu", "cpu_vs_gpu_alexnet.ipynb",
-                           "CPU versus GPU with an AlexNet-style CNN"),
+                           "CPU versus GPU with an AlexNet-style CNN", ("fashion-mnist",)),
 }

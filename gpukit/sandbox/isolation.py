@@ -7,8 +7,11 @@ and a new mount namespace in which
 * the course directory (and any path in ``read_only``) is mounted read-only: the hidden checks,
   grading_config.py and the release stay readable, nothing can be changed;
 * ``hidden`` paths are covered: directories by an empty read-only tmpfs, files by /dev/null
-  (the gradebook, the other students' submissions, autograded notebooks and feedback);
-* the kernel's working directory (its own autograded folder) is put back, writable.
+  (the gradebook, the other students' submissions, autograded notebooks and feedback, and the
+  folder of the other grading jobs running beside this one);
+* what a covered directory holds that the kernel needs is put back: the course directory
+  (read-only: a grading job's scratch course lives inside the covered jobs folder) and the
+  kernel's working directory (its own autograded folder, writable).
 
 An unprivileged user gets the same through a user namespace mapping only its own uid. When the
 platform refuses namespaces (some container runtimes, hardened kernels), :func:`isolate` raises
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -59,7 +63,8 @@ def _bytes(text: str | None) -> bytes | None:
     return text.encode() if text is not None else None
 
 
-def isolate(read_only: list[str], hidden: list[str], workdir: str) -> list[str]:
+def isolate(read_only: list[str], hidden: list[str], workdir: str,
+            course_root: str | None = None) -> list[str]:
     """Enter the namespaces and arrange the mounts; return what was done, in words.
 
     Must run while the process has a single thread (a user namespace requires it).
@@ -74,23 +79,35 @@ def isolate(read_only: list[str], hidden: list[str], workdir: str) -> list[str]:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here leaks to the grader
     done = ["no network"]
 
-    # Held open before anything covers it, to put the working directory back afterwards.
-    own = os.open(workdir, O_PATH | os.O_DIRECTORY)
+    # Held open before anything covers them, to be put back afterwards: the course (read-only)
+    # and the working directory (writable), outermost first.
+    kept = [Kept(path, os.open(path, O_PATH | os.O_DIRECTORY), writable)
+            for path, writable in ((course_root, False), (workdir, True)) if path]
     try:
         for path in _existing(read_only):
             _mount(path, path, None, MS_BIND | MS_REC)
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(path))
             done.append(f"read-only {path}")
-        for path in _existing(hidden):
+        for path in sorted(_existing(hidden), key=lambda p: len(Path(p).parts)):
             if os.path.isdir(path):
-                _cover(path, own if _inside(workdir, path) else None, workdir)
+                _cover(path, [k for k in kept if _inside(k.path, path)])
             else:
                 _mount("/dev/null", path, None, MS_BIND)
             done.append(f"hidden {path}")
         os.chdir(workdir)
     finally:
-        os.close(own)
+        for k in kept:
+            os.close(k.fd)
     return done
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A path to put back inside a covered directory, by the descriptor opened before."""
+
+    path: str
+    fd: int
+    writable: bool
 
 
 def _existing(paths: list[str]) -> list[str]:
@@ -106,12 +123,14 @@ def _kept_flags(path: str) -> int:
     return sum(ms for st, ms in _KEPT_FLAGS.items() if current & st)
 
 
-def _cover(directory: str, workdir_fd: int | None, workdir: str) -> None:
-    """Cover a directory with an empty read-only tmpfs; put the working directory back in it."""
+def _cover(directory: str, kept: list[Kept]) -> None:
+    """Cover a directory with an empty read-only tmpfs; put the kept paths back in it."""
     options = "size=64k,mode=755"
     _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
-    if workdir_fd is not None:  # the working directory was opened before it was covered
-        os.makedirs(workdir, exist_ok=True)
-        _mount(f"/proc/self/fd/{workdir_fd}", workdir, None, MS_BIND)
-    # Read-only from here; the working directory is a mount of its own and stays writable.
+    for k in kept:  # outermost first: the course, then the working directory inside it
+        os.makedirs(k.path, exist_ok=True)
+        _mount(f"/proc/self/fd/{k.fd}", k.path, None, MS_BIND | MS_REC)
+        if not k.writable:
+            _mount(None, k.path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(k.path))
+    # Read-only from here; the kept paths are mounts of their own and keep their flags.
     _mount(None, directory, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, options)

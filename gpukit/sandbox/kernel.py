@@ -32,6 +32,10 @@ POLL_S = 0.1
 
 def main(argv: list[str]) -> int:
     settings = SandboxSettings.from_env()
+    try:  # the supervisor goes when nbgrader goes (and takes the kernel with it)
+        processes.die_with_parent()
+    except OSError:
+        pass
     if settings.isolate:
         _isolate(settings)
     read_end, write_end = os.pipe()
@@ -51,7 +55,8 @@ def _isolate(settings: SandboxSettings) -> None:
     from gpukit.sandbox.isolation import IsolationUnavailable, isolate
 
     try:
-        done = isolate(settings.read_only, settings.hidden, os.getcwd())
+        done = isolate(settings.read_only, settings.hidden, os.getcwd(),
+                       settings.course_root or None)
     except (IsolationUnavailable, OSError) as error:
         _log(f"{NOTE_MARKER} isolation unavailable, grading without it: {error}")
         return

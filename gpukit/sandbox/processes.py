@@ -28,7 +28,8 @@ def become_subreaper() -> None:
 
 
 def die_with_parent() -> None:
-    """Have the kernel killed when its supervisor dies, however it dies."""
+    """Have this process killed when its parent dies, however it dies (a kernel with its
+    supervisor, a supervisor with nbgrader, a grading job with its batch)."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 

@@ -11,8 +11,11 @@ import os
 from dataclasses import asdict, dataclass, field
 
 VARIABLE = "GPUKIT_SANDBOX"
-# Extra read-only paths for the kernels of one `gpukit grade` run: the submissions and outputs.
+# Extra read-only paths for the kernels of one `gpukit grade` run: the submissions and outputs,
+# and a grading job's template course.
 PROTECT_VARIABLE = "GPUKIT_SANDBOX_PROTECT"
+# Extra hidden paths: the folder of the grading jobs that run beside this one.
+HIDE_VARIABLE = "GPUKIT_SANDBOX_HIDE"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class SandboxSettings:
         raw = os.environ.get(VARIABLE)
         settings = cls(**json.loads(raw)) if raw else cls(isolate=False)
         extra = [p for p in os.environ.get(PROTECT_VARIABLE, "").split(os.pathsep) if p]
-        if extra:
-            settings = cls(**{**asdict(settings), "read_only": [*settings.read_only, *extra]})
+        hide = [p for p in os.environ.get(HIDE_VARIABLE, "").split(os.pathsep) if p]
+        if extra or hide:
+            settings = cls(**{**asdict(settings), "read_only": [*settings.read_only, *extra],
+                              "hidden": [*settings.hidden, *hide]})
         return settings

@@ -1,0 +1,238 @@
+"""Grading one submission as a self-contained job: the unit that local workers and Ray run.
+
+A job is a function of plain data. In: the notebook's bytes as the student handed it in, and a
+*template course* (:func:`prepare_template`: a snapshot of the course's settings, the lab's
+source and release, the hidden checks, and a gradebook holding the assignment and nothing of any
+student). The job grades in a private scratch copy of the template (its own gradebook, folders
+and kernel sockets, so jobs cannot collide), through nbgrader's own pipeline: autograde and
+feedback in one nbgrader process, through the API formgrader calls (gpukit/course/nbgrader_job.py).
+Out: a :class:`JobResult` of plain data (the gradebook rows, the autograded notebook, the feedback
+page, nbgrader's log, times). A job never touches the course: the one writer merges results
+(gpukit/course/writer.py), whatever ran the job and in whatever order results come back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+import gpukit.config as config_module
+from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
+from gpukit.course import nbgrader_steps
+from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.nbgrader_settings import write_shim
+from gpukit.course.records import CELL_METADATA
+from gpukit.errors import NbgraderError
+from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE
+
+# Environment variables that cap a grading kernel's threads (NumPy's BLAS, PyTorch, TensorFlow):
+# W kernels on C cores get C // W threads each instead of C each.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+FILES_LIMIT = 64 * 1024 * 1024  # bytes of a notebook's own files brought back from a job
+
+TEMPLATE_CONFIG = '''\
+# A snapshot of the course's settings for grading jobs, written by gpukit grade
+# (gpukit/course/job.py). Do not edit: it is made again for every batch.
+from gpukit.config import *  # noqa: F403
+
+config = {course!r}
+'''
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    student: str
+    assignment: str
+    content: bytes  # the notebook, byte for byte as handed in
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One graded cell of the submission, as nbgrader saved it in the job's gradebook."""
+
+    name: str
+    auto_score: float | None
+    manual_score: float | None
+    max_score: float
+    written: bool  # a markdown answer, graded by hand
+
+
+@dataclass
+class JobResult:
+    student: str
+    outcome: str  # graded / timeout / error
+    log: str = ""
+    grades: list[GradeRow] = field(default_factory=list)
+    flagged: bool = False
+    comments: dict[str, str | None] = field(default_factory=dict)
+    autograded: bytes | None = None  # the autograded notebook
+    feedback: bytes | None = None    # the feedback page (HTML)
+    # The other files of the student's autograded folder (what the notebook wrote, the
+    # release's files), by name: nbgrader keeps them beside the autograded notebook.
+    files: dict[str, bytes] = field(default_factory=dict)
+    seconds: float = 0.0             # the job's wall time
+    cell_seconds: float = 0.0        # the notebook's own execution time, its cells summed
+    node: str = ""                   # where it ran (a host name)
+
+
+# ------------------------------------------------------------------------------------- template
+
+
+def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
+    """The course a job grades in, as a folder: the course's settings (a snapshot with the data
+    directory made absolute), the lab's source, the hidden checks, and a gradebook made by
+    `nbgrader generate_assignment`, so it holds the assignment and no student's data."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    course = dataclasses.replace(loaded.course, data_dir=str(loaded.data_dir),
+                                 assignments=[lab])
+    (folder / CONFIG_FILE_NAME).write_text(TEMPLATE_CONFIG.format(course=course))
+    write_shim(folder)
+    layout = CourseLayout(loaded.root)
+    shutil.copytree(layout.source(lab).parent, folder / "source" / lab.name)
+    shutil.copytree(loaded.root / "autograder", folder / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    nbgrader_steps.generate_assignment(folder, lab.name)
+    return folder
+
+
+def pack_template(folder: Path) -> bytes:
+    """The template as a tar archive, for jobs that run on other machines (Ray)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db", "source", "release",
+                     "autograder"):
+            archive.add(folder / name, arcname=name)
+    return buffer.getvalue()
+
+
+def unpack_template(archive: bytes, folder: Path) -> Path:
+    """Unpack a packed template into ``folder`` (once: a folder already there is reused)."""
+    marker = folder / ".unpacked"
+    if not marker.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as archive_file:
+            archive_file.extractall(folder, filter="data")
+        marker.write_text("")
+    return folder
+
+
+# ------------------------------------------------------------------------------------- the job
+
+
+def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
+            scratch_parent: Path) -> JobResult:
+    """Grade one submission in a scratch copy of ``template`` made in ``scratch_parent`` (a
+    folder of jobs only: kernels see it hidden but for their own); never raises for the
+    student's doing: a notebook that outruns ``timeout_s`` or kills its kernel gives that
+    outcome."""
+    started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="gpukit-job-", dir=scratch_parent))
+    try:
+        lab = _scratch_course(template, scratch)
+        notebook = Path(files_of(lab).notebook_name)
+        submitted = scratch / "submitted" / job.student / job.assignment / notebook.name
+        submitted.parent.mkdir(parents=True)
+        submitted.write_bytes(job.content)
+        command = [sys.executable, "-m", "gpukit.course.nbgrader_job", job.assignment,
+                   job.student]
+        try:
+            log = nbgrader_steps.run_command(
+                scratch, command, what=f"nbgrader autograde {job.assignment} --student "
+                f"{job.student}", timeout_s=timeout_s,
+                environment={**thread_caps(threads), **_walls(template, scratch)},
+                reap_strays=False)
+        except nbgrader_steps.NbgraderTimeout as error:
+            return JobResult(job.student, "timeout", error.log, seconds=_since(started),
+                             node=os.uname().nodename)
+        except NbgraderError as error:
+            return JobResult(job.student, "error", error.log or error.message,
+                             seconds=_since(started), node=os.uname().nodename)
+        result = _read_results(scratch, job, notebook, log)
+        result.seconds = _since(started)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def thread_caps(threads: int) -> dict[str, str]:
+    return dict.fromkeys(THREAD_VARIABLES, str(max(1, threads)))
+
+
+def _walls(template: Path, scratch: Path) -> dict[str, str]:
+    """The sandbox's extra walls for this job's kernel: the template course read-only (every job
+    grades with it), and the other jobs' scratch courses hidden (other students' notebooks)."""
+    protected = [p for p in os.environ.get(PROTECT_VARIABLE, "").split(os.pathsep) if p]
+    hidden = [p for p in os.environ.get(HIDE_VARIABLE, "").split(os.pathsep) if p]
+    return {PROTECT_VARIABLE: os.pathsep.join([*protected, str(template)]),
+            HIDE_VARIABLE: os.pathsep.join([*hidden, str(scratch.parent)])}
+
+
+def _scratch_course(template: Path, scratch: Path) -> Lab:
+    """The template's files in ``scratch``: settings and gradebook copied (the job writes them),
+    the lab's source, release and hidden checks linked (the kernel sees them read-only)."""
+    for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db"):
+        shutil.copy2(template / name, scratch / name)
+    for name in ("source", "release", "autograder"):
+        (scratch / name).symlink_to(template / name)
+    return config_module.load_config(scratch / CONFIG_FILE_NAME).course.assignments[0]
+
+
+def _read_results(scratch: Path, job: GradingJob, notebook: Path, log: str) -> JobResult:
+    result = JobResult(job.student, "graded", log, node=os.uname().nodename)
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")
+        try:
+            nb = gb.find_submission_notebook(notebook.stem, job.assignment, job.student)
+        except MissingEntry:  # nbgrader ran but saved nothing: report it as an error
+            result.outcome = "error"
+            return result
+        result.grades = [GradeRow(g.name, g.auto_score, g.manual_score, g.max_score,
+                                  g.cell.cell_type == "markdown") for g in nb.grades]
+        result.flagged = bool(nb.flagged)
+        result.comments = {c.name: c.auto_comment for c in nb.comments}
+    autograded = scratch / "autograded" / job.student / job.assignment / notebook.name
+    feedback = scratch / "feedback" / job.student / job.assignment / notebook.with_suffix(
+        ".html").name
+    if autograded.is_file():
+        result.autograded = autograded.read_bytes()
+        executed = nbformat.reads(result.autograded.decode(), as_version=4)
+        result.cell_seconds = sum(cell.metadata.get(CELL_METADATA, {}).get("seconds", 0.0)
+                                  for cell in executed.cells if cell.cell_type == "code")
+    if feedback.is_file():
+        result.feedback = feedback.read_bytes()
+    result.files = _folder_files(autograded.parent, skip=autograded)
+    return result
+
+
+def _folder_files(folder: Path, skip: Path) -> dict[str, bytes]:
+    """The regular files of a folder (not links), up to FILES_LIMIT bytes in all."""
+    files, total = {}, 0
+    for path in sorted(folder.rglob("*")):
+        if path == skip or path.is_symlink() or not path.is_file():
+            continue
+        size = path.stat().st_size
+        if total + size > FILES_LIMIT:
+            continue  # a notebook that wrote gigabytes keeps its grade, not its files
+        files[path.relative_to(folder).as_posix()] = path.read_bytes()
+        total += size
+    return files
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)

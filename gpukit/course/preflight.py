@@ -1,0 +1,108 @@
+"""The grader proves itself before it grades anyone: pre-flight checks, then a canary.
+
+Pre-flight: the lab's datasets are present and verify against their checksums; the sandbox's
+isolation works here (or its absence is said); the GPU policy can be met. Then the **canary**:
+the lab's own solution notebook is graded through the very path the students' notebooks take.
+It must get every automatic point (GPU-only checks skipped under the policy aside); if it does
+not, the environment is at fault, and grading stops before a single student is blamed for it.
+A canary that passed is remembered in the output folder with the grader's version, so a rerun
+with the same grader does not grade it again.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from gpukit.config import Lab, LoadedConfig
+from gpukit.course.job import GradingJob, JobResult
+from gpukit.course.layout import files_of
+from gpukit.course.writer import record_of
+from gpukit.errors import GpukitError
+from gpukit_student.data import resolve_spec, verify_dataset
+
+CANARY = "canary-solution"
+CANARY_FILE = ".canary.json"
+
+
+def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = None,
+              say: Callable[[str], None] = print) -> None:
+    """Stop with what to do when the lab cannot be graded here; say what was checked."""
+    for name in files_of(lab).datasets:
+        spec = resolve_spec(name, course.data_dir)
+        statuses = verify_dataset(spec, course.data_dir)
+        broken = [status for status in statuses if not status.ok]
+        if broken:
+            hints = dict.fromkeys(status.hint for status in broken if status.hint)
+            raise GpukitError(
+                f"Pre-flight: the lab {lab.name} needs the dataset {name}, and "
+                f"{', '.join(status.filename for status in broken)} in {course.data_dir / name}"
+                f" {'is' if len(broken) == 1 else 'are'} missing or damaged. Nothing was graded: "
+                "every student would have been failed by the grader's setup.",
+                hint=" ".join(hints) or f"Run `gpukit-data fetch {name}`.")
+        say(f"pre-flight: dataset {name} verified in {course.data_dir / name}")
+    say(f"pre-flight: sandbox {sandbox_state()}")
+    gpu = cluster_gpus if cluster_gpus is not None else _local_gpu()
+    if course.course.gpu_policy == "require" and not gpu:
+        say("pre-flight: gpu_policy='require' and no GPU here: the GPU-only checks score 0 and "
+            "every submission is listed for a GPU regrade")
+    else:
+        say(f"pre-flight: {'a GPU' if gpu else 'no GPU'} here, gpu_policy="
+            f"{course.course.gpu_policy!r}")
+
+
+def sandbox_state() -> str:
+    """Whether this machine lets a grading kernel enter its namespaces (no network, walls)."""
+    probe = ("import os\nfrom gpukit.sandbox.isolation import isolate\n"
+             "isolate([], [], os.getcwd())\nprint('ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)
+    if done.returncode == 0 and done.stdout.strip() == "ok":
+        return "isolation works (no network, course read-only, other students hidden)"
+    reason = (done.stderr.strip().splitlines() or ["unknown reason"])[-1]
+    return (f"isolation UNAVAILABLE ({reason}): kernels run with the limits but without network "
+            "and file isolation (see THREAT_MODEL.md)")
+
+
+def _local_gpu() -> bool:
+    done = subprocess.run([sys.executable, "-c",
+                           "import torch; print(torch.cuda.is_available())"],
+                          capture_output=True, text=True, timeout=300)
+    return done.stdout.strip().endswith("True")
+
+
+def canary_job(template: Path, lab: Lab) -> GradingJob:
+    """The lab's solution, as a submission: the instructor's master notebook, whose answer cells
+    hold the solutions (the rebuild on the release takes them; the hidden tests it also holds
+    are the release's anyway)."""
+    master = template / "source" / lab.name / files_of(lab).notebook_name
+    return GradingJob(CANARY, lab.name, master.read_bytes())
+
+
+def canary_passed_before(output: Path, version: str) -> bool:
+    path = output / CANARY_FILE
+    try:
+        return json.loads(path.read_text()).get("version") == version
+    except (OSError, ValueError):
+        return False
+
+
+def judge_canary(course: LoadedConfig, lab: Lab, result: JobResult, output: Path,
+                 version: str) -> None:
+    """Stop the batch when the solution did not get every automatic point."""
+    record = record_of(course, lab, result)
+    problems = [f"{c.check}: {c.message or c.status}" for c in record.checks
+                if c.status not in ("passed", "skipped", "needs_gpu")]
+    if record.status not in ("graded",) or problems or not record.checks:
+        why = "; ".join(problems) or f"{record.status}: {record.message}"
+        raise GpukitError(
+            f"The canary failed: the lab's own solution notebook, graded as a submission, did "
+            f"not get full marks ({why}). The grading environment is at fault, not the "
+            "students: nothing was graded.",
+            hint="Fix the cause (the message names the check or the cell), run `gpukit grade` "
+            "again; `gpukit release` if the lab changed. Every check must pass on the solution.")
+    (output / CANARY_FILE).write_text(json.dumps({"version": version,
+                                                  "seconds": result.seconds}))

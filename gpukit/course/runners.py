@@ -1,0 +1,138 @@
+"""What runs grading jobs: local workers (the default) or Ray, for more than one machine.
+
+Both take the same jobs (gpukit/course/job.py) and yield their results as they finish, in any
+order; the caller is the one writer. A local worker is a thread that waits on one job's nbgrader
+process; W workers grade W submissions at once, each kernel capped at cores // W threads so that
+they do not oversubscribe the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpukit.course import nbgrader_steps
+from gpukit.course.job import GradingJob, JobResult, pack_template, run_job, unpack_template
+from gpukit.errors import GpukitError
+
+GB = 1024 ** 3
+KERNEL_MEMORY_GB = 3  # a Keras + PyTorch grading kernel takes 2-3 GB (measured: README)
+RAY_VERSION = "2.60.0"  # the version the kit is tested with (pyproject's `ray` extra)
+
+
+def default_workers() -> int:
+    """One worker per core, as many as the memory holds kernels."""
+    cores = os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return max(1, cores)
+    return max(1, min(cores, memory // (KERNEL_MEMORY_GB * GB)))
+
+
+@dataclass(frozen=True)
+class LocalWorkers:
+    workers: int
+
+    def describe(self) -> str:
+        return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+
+    @property
+    def threads(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float
+            ) -> Iterator[JobResult]:
+        scratch = template.parent / "jobs"
+        scratch.mkdir(exist_ok=True)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gpukit-grade")
+        pending: set[Future] = set()
+        queue = iter(jobs)
+        try:
+            for job in queue:  # at most `workers` jobs in flight: the rest wait their turn
+                pending.add(pool.submit(run_job, job, template, timeout_s=timeout_s,
+                                        threads=self.threads, scratch_parent=scratch))
+                if len(pending) >= self.workers:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    yield from (future.result() for future in done)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+        finally:  # stopped (Ctrl-C, an error): no job keeps running behind our back
+            for future in pending:
+                future.cancel()
+            nbgrader_steps.kill_running()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class RayCluster:
+    """Jobs as Ray tasks: on a running cluster (``address``) or a local Ray instance (None).
+
+    Each task declares what a grading kernel needs: ``cpus`` cores, the course's memory limit,
+    and a GPU when the lab's GPU checks should run (then Ray places it on a GPU node). The
+    course travels with the tasks (a packed template), so a node needs only gpukit installed
+    and the datasets at the course's data directory.
+    """
+
+    address: str | None
+    cpus: int = 1
+    memory_mb: int = 6144
+    gpus: float = 0
+
+    def describe(self) -> str:
+        return f"Ray at {self.address}" if self.address else "a local Ray instance"
+
+    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float
+            ) -> Iterator[JobResult]:
+        ray = require_ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        archive = pack_template(template)
+        key = hashlib.sha256(archive).hexdigest()[:16]
+        packed = ray.put(archive)
+        task = ray.remote(_grade_on_node).options(num_cpus=self.cpus,
+                                                  memory=self.memory_mb * 1024 * 1024,
+                                                  num_gpus=self.gpus, max_retries=0)
+        pending = [task.remote(job, packed, key, timeout_s, self.cpus) for job in jobs]
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
+        finally:
+            for reference in pending:
+                ray.cancel(reference, force=True)
+
+    def cluster_gpus(self) -> float:
+        ray = require_ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                     configure_logging=False)
+        return ray.cluster_resources().get("GPU", 0)
+
+
+def _grade_on_node(job: GradingJob, archive: bytes, key: str, timeout_s: float,
+                   threads: int) -> JobResult:
+    """A Ray task: the template unpacked once per node, then the same job as a local worker's."""
+    base = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}" / "templates" / key
+    template = unpack_template(archive, base / "course")
+    (base / "jobs").mkdir(exist_ok=True)
+    return run_job(job, template, timeout_s=timeout_s, threads=threads,
+                   scratch_parent=base / "jobs")
+
+
+def require_ray():
+    try:
+        import ray
+    except ImportError:
+        raise GpukitError("Grading with --ray needs Ray, an optional extra of gpukit.",
+                          hint=f'Install it: .venv/bin/pip install -e ".[ray]" (Ray '
+                          f"{RAY_VERSION}), on this machine and on every node of the "
+                          "cluster.") from None
+    return ray

@@ -178,8 +178,8 @@ def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], 
               disable=not progress) as bar:
         for result in runner.run((job for job, _, _ in jobs.values()), template,
                                  timeout_s=course.course.notebook_timeout_s):
-            _, note, fingerprint = jobs[result.student]
-            writer.graded(result, note, fingerprint)
+            job, note, fingerprint = jobs[result.student]
+            writer.graded(result, note, fingerprint, job.content)
             bar.set_postfix_str(result.student)
             bar.update()
     return [writer.records[s.student] for s in submissions]

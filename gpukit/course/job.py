@@ -32,6 +32,7 @@ import gpukit.config as config_module
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.nbgrader_job import Server
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.records import CELL_METADATA
 from gpukit.errors import NbgraderError
@@ -136,11 +137,12 @@ def unpack_template(archive: bytes, folder: Path) -> Path:
 
 
 def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
-            scratch_parent: Path) -> JobResult:
+            scratch_parent: Path, server: Server | None = None) -> JobResult:
     """Grade one submission in a scratch copy of ``template`` made in ``scratch_parent`` (a
     folder of jobs only: kernels see it hidden but for their own); never raises for the
     student's doing: a notebook that outruns ``timeout_s`` or kills its kernel gives that
-    outcome."""
+    outcome. With a ``server`` (a local worker's nbgrader process, started with
+    :func:`job_environment`), nbgrader runs there; else in a process of its own."""
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="gpukit-job-", dir=scratch_parent))
     try:
@@ -149,14 +151,18 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
         submitted = scratch / "submitted" / job.student / job.assignment / notebook.name
         submitted.parent.mkdir(parents=True)
         submitted.write_bytes(job.content)
-        command = [sys.executable, "-m", "gpukit.course.nbgrader_job", job.assignment,
-                   job.student]
+        what = f"nbgrader autograde {job.assignment} --student {job.student}"
         try:
-            log = nbgrader_steps.run_command(
-                scratch, command, what=f"nbgrader autograde {job.assignment} --student "
-                f"{job.student}", timeout_s=timeout_s,
-                environment={**thread_caps(threads), **_walls(template, scratch)},
-                reap_strays=False)
+            if server is not None:
+                log = server.grade(scratch, job.assignment, job.student, timeout_s=timeout_s,
+                                   what=what)
+            else:
+                command = [sys.executable, "-m", "gpukit.course.nbgrader_job", job.assignment,
+                           job.student]
+                log = nbgrader_steps.run_command(
+                    scratch, command, what=what, timeout_s=timeout_s,
+                    environment=job_environment(template, scratch_parent, threads),
+                    reap_strays=False)
         except nbgrader_steps.NbgraderTimeout as error:
             return JobResult(job.student, "timeout", error.log, seconds=_since(started),
                              node=os.uname().nodename)
@@ -170,17 +176,15 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def thread_caps(threads: int) -> dict[str, str]:
-    return dict.fromkeys(THREAD_VARIABLES, str(max(1, threads)))
-
-
-def _walls(template: Path, scratch: Path) -> dict[str, str]:
-    """The sandbox's extra walls for this job's kernel: the template course read-only (every job
-    grades with it), and the other jobs' scratch courses hidden (other students' notebooks)."""
+def job_environment(template: Path, scratch_parent: Path, threads: int) -> dict[str, str]:
+    """The environment of a job's nbgrader process: kernels capped at ``threads`` threads, the
+    template course read-only (every job grades with it), and the other jobs' scratch courses
+    hidden (other students' notebooks), beside the batch's own walls."""
     protected = [p for p in os.environ.get(PROTECT_VARIABLE, "").split(os.pathsep) if p]
     hidden = [p for p in os.environ.get(HIDE_VARIABLE, "").split(os.pathsep) if p]
-    return {PROTECT_VARIABLE: os.pathsep.join([*protected, str(template)]),
-            HIDE_VARIABLE: os.pathsep.join([*hidden, str(scratch.parent)])}
+    return {**dict.fromkeys(THREAD_VARIABLES, str(max(1, threads))),
+            PROTECT_VARIABLE: os.pathsep.join([*protected, str(template)]),
+            HIDE_VARIABLE: os.pathsep.join([*hidden, str(scratch_parent)])}
 
 
 def _scratch_course(template: Path, scratch: Path) -> Lab:

@@ -67,17 +67,21 @@ def run_command(root: Path, command: list[str], *, what: str, timeout_s: float |
             _RUNNING.discard(process)
     if before is not None:
         _kill_strays(before)
-    log = stdout + stderr
-    if process.returncode != 0 and "CellTimeoutError" in log:
+    return check_log(what, root, process.returncode, stdout + stderr)
+
+
+def check_log(what: str, root: Path, returncode: int, log: str) -> str:
+    """The log of an nbgrader process that ended, or the error its ending means."""
+    if returncode != 0 and "CellTimeoutError" in log:
         # nbgrader's per-cell limit fired and the kernel did not recover (it ignored the
         # interrupt): to the student, this is the same as the wall-clock cap.
         raise NbgraderTimeout(f"`{what}`: a cell outran the per-cell limit "
                               "and did not stop when interrupted.",
                               hint="Raise cell_timeout_s in grading_config.py if the cell is "
                               "legitimate.", log=log)
-    if process.returncode != 0:
+    if returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-LOG_TAIL_LINES:])
-        raise NbgraderError(f"`{what}` failed (exit {process.returncode}) in "
+        raise NbgraderError(f"`{what}` failed (exit {returncode}) in "
                             f"{root}:\n{tail}",
                             hint="Read nbgrader's log above; rerun the command by hand in the "
                             "course directory for the full log.", log=log)
@@ -94,6 +98,23 @@ def generate_solution(root: Path, assignment: str) -> str:
 
 def autograde(root: Path, assignment: str, *args: str, timeout_s: float | None = None) -> str:
     return run_nbgrader(root, "autograde", assignment, "--force", *args, timeout_s=timeout_s)
+
+
+def start_server(command: list[str], environment: dict[str, str]) -> subprocess.Popen:
+    """A long-running nbgrader process (a local worker's) that takes requests on stdin and
+    answers on stdout; a session of its own, ended by kill_running() with the others."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               env={**_environment(), **environment}, start_new_session=True)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    return process
+
+
+def forget(process: subprocess.Popen) -> None:
+    """A server that ended (see start_server)."""
+    with _RUNNING_LOCK:
+        _RUNNING.discard(process)
 
 
 def kill_running() -> None:

@@ -15,9 +15,18 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Queue
 
 from gpukit.course import nbgrader_steps
-from gpukit.course.job import GradingJob, JobResult, pack_template, run_job, unpack_template
+from gpukit.course.job import (
+    GradingJob,
+    JobResult,
+    job_environment,
+    pack_template,
+    run_job,
+    unpack_template,
+)
+from gpukit.course.nbgrader_job import Server
 from gpukit.errors import GpukitError
 
 GB = 1024 ** 3
@@ -50,13 +59,27 @@ class LocalWorkers:
             ) -> Iterator[JobResult]:
         scratch = template.parent / "jobs"
         scratch.mkdir(exist_ok=True)
+        # One nbgrader process per worker, kept from job to job (importing nbgrader costs
+        # seconds); a job that outruns its time takes its worker's process with it.
+        servers: Queue[Server] = Queue()
+        started = [Server(job_environment(template, scratch, self.threads))
+                   for _ in range(self.workers)]
+        for server in started:
+            servers.put(server)
+
+        def on_a_worker(job: GradingJob) -> JobResult:
+            server = servers.get()
+            try:
+                return run_job(job, template, timeout_s=timeout_s, threads=self.threads,
+                               scratch_parent=scratch, server=server)
+            finally:
+                servers.put(server)
+
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gpukit-grade")
         pending: set[Future] = set()
-        queue = iter(jobs)
         try:
-            for job in queue:  # at most `workers` jobs in flight: the rest wait their turn
-                pending.add(pool.submit(run_job, job, template, timeout_s=timeout_s,
-                                        threads=self.threads, scratch_parent=scratch))
+            for job in jobs:  # at most `workers` jobs in flight: the rest wait their turn
+                pending.add(pool.submit(on_a_worker, job))
                 if len(pending) >= self.workers:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     yield from (future.result() for future in done)
@@ -68,6 +91,8 @@ class LocalWorkers:
                 future.cancel()
             nbgrader_steps.kill_running()
             pool.shutdown(wait=True, cancel_futures=True)
+            for server in started:
+                server.close()
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ or another; only this writer opens the course's gradebook. For each result it:
    automatic scores and comments are replaced, manual scores (the instructor's) are kept, and a
    review hold from the scan is applied again (gpukit.course.grades.hold_for_review); a
    submission failed by the grading environment is not merged at all;
-3. puts the autograded notebook and the feedback page where nbgrader and formgrader keep them,
-   and the feedback into the output folder;
+3. puts the submitted and the autograded notebook and the feedback page where nbgrader and
+   formgrader keep them, and the feedback into the output folder;
 4. writes the record, then the CSV of every record so far (each file written whole and renamed
    into place), so a batch stopped at any moment leaves complete files, and a rerun skips what
    is recorded (the record holds the submission's fingerprint).
@@ -66,8 +66,11 @@ class CourseWriter:
         return self._finish(SubmissionRecord(student, self.lab.name, "invalid", problem,
                                              fingerprint=fingerprint))
 
-    def graded(self, result: JobResult, note: str, fingerprint: str) -> SubmissionRecord:
-        """The record of a job's result, after its scores went into the course."""
+    def graded(self, result: JobResult, note: str, fingerprint: str,
+               submitted: bytes) -> SubmissionRecord:
+        """The record of a job's result, after its scores went into the course (``submitted``:
+        the notebook as handed in, kept in the course's submitted/ as nbgrader keeps it)."""
+        _write_whole(self.layout.submitted(result.student, self.lab), submitted)
         record = record_of(self.course, self.lab, result, note)
         record.fingerprint = fingerprint
         record.grading_seconds, record.notebook_seconds = result.seconds, result.cell_seconds

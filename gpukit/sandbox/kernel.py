@@ -5,8 +5,9 @@
    integrity baseline (gpukit/grading/integrity.py) as the first cell starts, and serves
    nbgrader over the connection file's (Unix) sockets.
 3. The parent supervises from outside the kernel, where student code cannot reach it: every
-   tenth of a second it measures the kernel's whole process tree and stops it past the memory
-   or process limit, saying why on the grader's log; it forwards at most LOG_LIMIT bytes of the
+   tenth of a second it counts the kernel's whole process tree, and a thread beside it measures
+   the tree's memory; past the process or memory limit it stops the kernel, saying why on the
+   grader's log; it forwards at most LOG_LIMIT bytes of the
    kernel's own stdout/stderr there (an fd-level flood must not fill the grader's memory); it
    ignores SIGINT (nbgrader interrupts the kernel through the process group) and ends the
    whole tree on SIGTERM or when the kernel exits.
@@ -18,6 +19,7 @@ import os
 import select
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 
 from gpukit.sandbox import processes
@@ -101,6 +103,8 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
         _log(f"{NOTE_MARKER} cannot follow orphaned processes: {error}")
     me, forwarded, limit_bytes = os.getpid(), 0, settings.memory_limit_mb * 1024 * 1024
     peak = Peak()
+    meter = MemoryMeter(limit_bytes)
+    meter.start()
     while True:
         readable, _, _ = select.select([kernel_output], [], [], POLL_S)
         if readable:
@@ -114,17 +118,50 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
             _log(peak.line())
             return status
         tree = processes.descendants(me)
-        # Count first: measuring the memory of a thousand forked copies of a kernel takes
-        # seconds (each one's page tables are walked), while a fork bomb keeps going.
         if len(tree) > settings.process_limit:
             peak.update(peak.memory_bytes, len(tree))
             _stop(kernel, f"it ran more than {settings.process_limit} processes at once "
                   f"(process_limit = {settings.process_limit})")
-        used = sum(processes.memory_bytes(pid, resident) for pid, resident in tree.items())
+        meter.measure(tree)
+        used = meter.used_bytes
         peak.update(used, len(tree))
         if used > limit_bytes:
             _stop(kernel, f"it used {used / 2**20:.0f} MB of memory, more than "
                   f"memory_limit_mb = {settings.memory_limit_mb}")
+
+
+class MemoryMeter(threading.Thread):
+    """Measures the memory of the latest process tree it was given, beside the supervisor's
+    loop and never in it.
+
+    A process's fair share (smaps_rollup) cannot be read while that process forks: the read
+    waits for the fork, and a fork bomb forks without pause (the loop stalled 10-30 s, long
+    past the cell's timeout, before it counted the processes again). So the loop counts and
+    this thread measures. The resident sizes, which /proc/PID/stat gives without waiting, bound
+    the fair share from above: the fair share is read only when they pass the limit.
+    """
+
+    def __init__(self, limit_bytes: int):
+        super().__init__(name="memory-meter", daemon=True)
+        self.limit_bytes = limit_bytes
+        self.used_bytes = 0
+        self._tree: dict[int, int] = {}
+        self._new_tree = threading.Event()
+
+    def measure(self, tree: dict[int, int]) -> None:
+        self._tree = tree
+        self._new_tree.set()
+
+    def run(self) -> None:
+        while True:
+            self._new_tree.wait()
+            self._new_tree.clear()
+            tree = self._tree
+            used = sum(tree.values())
+            if used > self.limit_bytes:
+                used = sum(processes.memory_bytes(pid, resident)
+                           for pid, resident in tree.items())
+            self.used_bytes = used
 
 
 @dataclass

@@ -21,11 +21,17 @@ from tests.conftest import FIXTURES
 def run_gpukit_grade(course_root: Path, lab_name: str, submissions: Path, output: Path, *,
                      env: dict[str, str] | None = None,
                      timeout: float = 1800) -> subprocess.CompletedProcess:
-    """`gpukit grade` as a subprocess of the course directory; it must succeed."""
+    """`gpukit grade` as a subprocess of the course directory; it must succeed.
+
+    Without the canary: every sample class holds the reference solution, graded and checked
+    like any other submission, so grading it first as well would only cost time (the canary's
+    own tests are in test_grade_course.py).
+    """
     done = subprocess.run(
         [sys.executable, "-m", "gpukit", "grade", str(submissions), "--assignment", lab_name,
-         "--output", str(output), "--no-progress"], cwd=course_root, capture_output=True,
-        text=True, timeout=timeout, env=env if env is not None else dict(os.environ))
+         "--output", str(output), "--no-progress", "--no-canary"], cwd=course_root,
+        capture_output=True, text=True, timeout=timeout,
+        env=env if env is not None else dict(os.environ))
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 

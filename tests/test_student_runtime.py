@@ -14,9 +14,7 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
-import venv
 import zipfile
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from gpukit.course.student_wheel import build_student_wheel
 from gpukit.labs import LABS
 from gpukit_student.data import write_fashion_standin
 from tests.conftest import REPO
+from tests.environments import fresh_environment
 
 INSTRUCTOR_PACKAGES = ("gpukit", "nbgrader", "pytest", "jinja2")
 # What a student's Jupyter environment imports for the labs: the frameworks, and a kernel (with
@@ -141,60 +140,6 @@ def test_release_folders_hold_the_wheel_where_the_notebook_imports_the_runtime(w
 # --------------------------------------------------------------------------------------------
 
 
-def _closure_of(modules: list[str]) -> list[Path]:
-    """The site-packages entries (packages, their metadata and bundled libraries) that importing
-    ``modules`` loads in the kit's environment, so a fresh environment can link to them."""
-    script = f"""
-import importlib.metadata, json, os, site, sys
-for name in {modules!r}:
-    __import__(name)
-roots = [os.path.realpath(p) for p in site.getsitepackages()]
-tops = set()
-for module in list(sys.modules.values()):
-    places = [getattr(module, "__file__", None)]
-    try:  # a package's folders; some of torch's lazy modules answer with other objects
-        places += [p for p in getattr(module, "__path__", None) or [] if isinstance(p, str)]
-    except TypeError:
-        pass
-    for place in filter(None, places):
-        real = os.path.realpath(place)
-        for root in roots:
-            if real.startswith(root + os.sep):
-                tops.add((root, os.path.relpath(real, root).split(os.sep)[0]))
-names = {{top.removesuffix(".py").split(".")[0] for _, top in tops}}
-dists = importlib.metadata.packages_distributions()
-entries = set(tops)
-for dist in {{d for name in names for d in dists.get(name, [])}}:
-    path = importlib.metadata.distribution(dist)._path
-    entries.add((os.path.dirname(os.path.realpath(path)), os.path.basename(path)))
-for root in roots:
-    entries |= {{(root, e) for e in os.listdir(root) if e.endswith(".libs")}}
-print(json.dumps(sorted(os.path.join(r, e) for r, e in entries)))
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    paths = [Path(p) for p in json.loads(done.stdout.splitlines()[-1])]
-    return [p for p in paths if not p.name.startswith(("_", "__editable__"))]
-
-
-def _fresh_environment(where: Path, linked: list[str]) -> Path:
-    """A new virtual environment that sees only ``linked`` (and what they import) of the kit's
-    packages, through a folder of symbolic links; returns its python."""
-    venv.EnvBuilder(with_pip=True).create(where)
-    python = where / "bin" / "python"
-    shelf = where / "linked"
-    shelf.mkdir()
-    for path in _closure_of(linked):
-        (shelf / path.name).symlink_to(path)
-    present = {p.name.split("-")[0].split(".")[0].lower() for p in shelf.iterdir()}
-    assert not present & set(INSTRUCTOR_PACKAGES), present & set(INSTRUCTOR_PACKAGES)
-    site_packages = Path(subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip())
-    (site_packages / "linked.pth").write_text(f"{shelf}\n")
-    return python
-
-
 def _install_wheel(python: Path, folder: Path) -> float:
     """Install the release folder's wheel offline, as a student would; return the seconds."""
     (wheel,) = folder.glob("gpukit_student-*.whl")
@@ -212,7 +157,7 @@ def release_folder() -> Path:
 
 def test_runtime_installs_offline_and_loads_mnist_with_numpy_only(tmp_path, release_folder,
                                                                    mnist_data_dir):
-    python = _fresh_environment(tmp_path / "venv", ["numpy"])
+    python = fresh_environment(tmp_path / "venv", ["numpy"], absent=INSTRUCTOR_PACKAGES)
     seconds = _install_wheel(python, release_folder)
     print(f"installed the student wheel offline in {seconds:.1f} s")
     imports = sorted({line.strip() for lab in COURSE.assignments
@@ -261,7 +206,8 @@ def test_given_cells_run_in_a_kernel_of_a_student_environment(tmp_path, mnist_da
     """Every release notebook's cells that use the runtime, in a Jupyter kernel of a fresh
     environment holding the frameworks, ipykernel and the installed wheel, and nothing of the
     instructor's."""
-    python = _fresh_environment(tmp_path / "venv", STUDENT_KERNEL_MODULES)
+    python = fresh_environment(tmp_path / "venv", STUDENT_KERNEL_MODULES,
+                               absent=INSTRUCTOR_PACKAGES)
     kernels = tmp_path / "jupyter" / "kernels" / "student-env"
     kernels.mkdir(parents=True)
     (kernels / "kernel.json").write_text(json.dumps({

@@ -21,7 +21,7 @@ import pytest
 
 from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
 from gpukit.grading import integrity
-from gpukit.grading.checks import IntegrityFinding
+from gpukit.grading.checks import CheckFailure, IntegrityFinding
 from gpukit.grading.outcome import FAILING, TAMPERING_OUTCOME, CheckFailed, CheckOutcome
 from gpukit_student.clock import CellClock, current_clock
 
@@ -187,7 +187,7 @@ class _CheckPlugin:
             return CheckOutcome(self.name, "needs_gpu", str(error), gpu)
         if isinstance(error, IntegrityFinding):
             return CheckOutcome(self.name, "integrity", str(error), gpu)
-        if excinfo.errisinstance(pytest.fail.Exception):
+        if excinfo.errisinstance((pytest.fail.Exception, CheckFailure)):
             return CheckOutcome(self.name, "failed", str(error), gpu)
         if isinstance(error, AssertionError):  # a plain assert: its message, not its expression
             return CheckOutcome(self.name, "failed", str(error).split("\n")[0], gpu)

@@ -1,0 +1,488 @@
+"""GPU acceptance: every GPU path of the labs' hidden checks, run for real, in one short run.
+
+It needs only PyTorch and NumPy (no TensorFlow, nbgrader or Jupyter: it runs as is on a bare GPU
+machine) and the repository's own files. For each lab it executes the reference solution's cells
+(from solutions/<lab>/), calls the lab's hidden checks directly on the solution's functions and
+trained models, and calls each GPU path once more on a known-wrong variant, which must fail:
+
+* lab 1: device selection, placement of the PyTorch MLP and its batches, its accuracy computed
+  from its weights, and the time the MLP takes to reach 98 % test accuracy on MNIST;
+* lab 2: the CUDA report, device selection, moving a batch and a model, the forward pass, the
+  GPU memory measurements (wrong: a batch moved without keeping the result, output left on the
+  device, empty_cache before del);
+* lab 3: DataParallel with the GPUs present, an epoch and predictions on the GPU, training on
+  cuda to the accuracy threshold on the Fashion-MNIST stand-in (wrong: DataParallel wrapping with
+  one visible GPU, batches not moved);
+* lab 4: timing on the paced model with queued GPU kernels, AMP in float16 with a GradScaler,
+  and the reference timings: CPU and GPU training and inference, AMP against float32, the
+  batch-size sweep (wrong: timing without torch.cuda.synchronize(), AMP without the scaler).
+
+Without a GPU it runs a reduced form: the checks' CPU paths (on the simulated device) on the
+reference and the wrong variants, the GPU parts reported as skipped, never as passed. CI runs
+that form (tests/test_gpu_acceptance.py).
+
+Run: ``scripts/gpu-acceptance OUT_DIR [--data-dir DIR] [--quick]``; writes OUT_DIR/results.json
+and OUT_DIR/results.md (the table it prints). Exit status 1 when anything failed. Lab 1 needs
+MNIST in DIR/mnist/ (on a GPU machine that has no copy, carry the four files with the tree,
+11 MB); lab 3 and lab 4 generate the Fashion-MNIST stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import inspect
+import io
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+import types
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "student")]  # the kit and its runtime, from the tree
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from gpukit.config import load_config  # noqa: E402
+from gpukit.grading.checks import IntegrityFinding  # noqa: E402
+
+COURSE = load_config(REPO / "grading_config.py").course
+GPU = torch.cuda.is_available()
+
+
+@dataclass
+class Result:
+    lab: str
+    item: str
+    status: str  # passed / failed / skipped
+    seconds: float
+    detail: str
+    gpu_only: bool = False  # a part that needs a GPU: skipped without one
+
+
+class Skipped(Exception):
+    """A GPU part on a machine without one, or a part whose inputs are not here."""
+
+
+RESULTS: list[Result] = []
+
+
+class Line:
+    """What the body of an ``item`` says about its line of the table."""
+
+    def __init__(self) -> None:
+        self.detail = ""
+        self.gpu_only = False
+
+    def needs_gpu(self) -> None:
+        """A part that runs on the GPU: skipped (never passed) on a machine without one."""
+        self.gpu_only = True
+        if not GPU:
+            raise Skipped("no GPU on this machine")
+
+
+@contextlib.contextmanager
+def item(lab: str, name: str):
+    """One line of the table: passed unless the body raises; the run goes on either way."""
+    started, line = time.perf_counter(), Line()
+    try:
+        yield line
+        status = "passed"
+    except Skipped as why:
+        status, line.detail = "skipped", str(why)
+    except Exception as error:
+        status = "failed"
+        line.detail = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        if os.environ.get("GPUKIT_ACCEPTANCE_TRACEBACKS"):
+            traceback.print_exc()
+    RESULTS.append(Result(lab, name, status, round(time.perf_counter() - started, 2),
+                          line.detail, line.gpu_only))
+    print(f"  {status:8} {lab:16} {name} {line.detail}", flush=True)
+
+
+# --------------------------------------------------------------------------- the labs' objects
+
+
+def solution_namespace(assignment: str, *, only: tuple[str, ...] = (),
+                       replace: dict[str, str] | None = None) -> dict:
+    """The reference solution's code cells run in order (its checks' cells left out), or only
+    the cells ``only`` names; ``replace`` swaps the source of cells by id (a known-wrong
+    variant, or a definition without the measurement that follows it)."""
+    lab = COURSE.assignment(assignment)
+    namespace: dict = {"__name__": f"solution_{lab.name}"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in solution_cells(assignment):
+            nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+            if cell["cell_type"] != "code" or nbgrader.get("grade"):
+                continue
+            if only and cell["id"] not in only:
+                continue
+            source = (replace or {}).get(cell["id"]) or "".join(cell["source"])
+            exec(compile(source, f"<{assignment}:{cell['id']}>", "exec"), namespace)
+    return namespace
+
+
+def solution_cells(assignment: str) -> list[dict]:
+    path = next((REPO / "solutions" / assignment).glob("*.ipynb"))
+    return json.loads(path.read_text())["cells"]
+
+
+def solution_cell(assignment: str, cell_id: str) -> str:
+    return next("".join(c["source"]) for c in solution_cells(assignment) if c["id"] == cell_id)
+
+
+def hidden_checks(template: str) -> types.ModuleType:
+    path = REPO / "autograder" / template / f"test_{template}.py"
+    spec = importlib.util.spec_from_file_location(f"acceptance_{template}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Notebook:
+    """The ``nb`` fixture: the namespace's names as attributes, as the grading runner gives."""
+
+    def __init__(self, namespace: dict):
+        object.__setattr__(self, "_namespace", namespace)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._namespace[name]
+        except KeyError:
+            raise AssertionError(f"the solution does not define `{name}`") from None
+
+    def set(self, name: str, value) -> None:
+        self._namespace[name] = value
+
+
+def grader(lab) -> types.SimpleNamespace:
+    def require_gpu(what: str) -> None:
+        if not GPU:
+            raise Skipped(f"{what}: no GPU on this machine")
+
+    return types.SimpleNamespace(gpu_available=GPU, clock=None, gpu_policy="prefer", lab=lab,
+                                 require_gpu=require_gpu)
+
+
+def run_check(module, name: str, namespace: dict, lab) -> None:
+    """The hidden check ``test_<name>``, as the runner calls it; raises when it fails."""
+    function = getattr(module, f"test_{name}")
+    fixtures = {"nb": Notebook(namespace), "grader": grader(lab), "lab": lab}
+    function(**{p: fixtures[p] for p in inspect.signature(function).parameters})
+
+
+def must_fail(module, name: str, namespace: dict, lab) -> str:
+    """The check on a wrong variant: it must fail; returns its sentence."""
+    try:
+        run_check(module, name, namespace, lab)
+    except (AssertionError, IntegrityFinding) as failure:
+        return str(failure).splitlines()[0]
+    raise AssertionError(f"test_{name} passed a known-wrong variant")
+
+
+def cuda_or_cpu() -> torch.device:
+    return torch.device("cuda" if GPU else "cpu")
+
+
+# --------------------------------------------------------------------------- lab 1
+
+
+def lab1(data_dir: Path, quick: bool) -> None:
+    name, lab = "lab1 mnist", COURSE.assignment("lab1_mnist")
+    if not (data_dir / "mnist").is_dir():
+        with item(name, "MNIST checks"):
+            raise Skipped(f"no MNIST in {data_dir}")
+        return
+    os.environ["GPUKIT_DATA_DIR"] = str(data_dir)
+    checks = hidden_checks("core_mnist")
+    # The solution's PyTorch half: its cells from Part 4 on, with the setup it needs (Keras's
+    # cells need TensorFlow, which this machine may not have).
+    from gpukit_student import load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    namespace = {"torch": torch, "np": np, "time": time, "x_train": x_train, "y_train": y_train,
+                 "x_test": x_test, "y_test": y_test, "EPOCHS": 1 if quick else lab.epochs,
+                 "device": cuda_or_cpu()}
+    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("lab1_mnist")}
+    training = cells["torch_train_code"].split("torch.manual_seed(0)")[0]  # definitions only
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(cells["gpu_code"].split("gpus = gpu_report()")[0], namespace)
+        exec(cells["torch_model_code"], namespace)
+        exec(training, namespace)
+    where = "cuda" if GPU else "simulated device"
+    with item(name, "device: pick_device() on this machine"):
+        run_check(checks, "device", namespace, lab)
+    with item(name, f"torch_placement: model and batches on {where}"):
+        run_check(checks, "torch_placement", namespace, lab)
+    with item(name, f"torch_placement fails: batches never moved ({where})") as line:
+        wrong = dict(namespace)
+        exec(training.replace("xb, yb = xb.to(device), yb.to(device)", "pass"), wrong)
+        line.detail = must_fail(checks, "torch_placement", wrong, lab)
+    with item(name, "MLP on cuda: time to 98 % test accuracy") as line:
+        line.needs_gpu()
+        torch.manual_seed(0)
+        model = namespace["MnistMLP"]()
+        xt, yt = namespace["to_tensors"](x_train, y_train)
+        xs, ys = namespace["to_tensors"](x_test, y_test)
+        started, accuracy, epochs = time.perf_counter(), 0.0, 0
+        while accuracy < 0.98 and epochs < 30:
+            with contextlib.redirect_stdout(io.StringIO()):
+                namespace["train_torch"](model, xt, yt, 1, 128, cuda_or_cpu())
+            torch.cuda.synchronize()
+            epochs += 1
+            accuracy = namespace["evaluate_torch"](model, xs, ys, cuda_or_cpu())
+        seconds = time.perf_counter() - started
+        namespace.update(torch_model=model, torch_test_accuracy=accuracy)
+        if accuracy < 0.98:
+            raise AssertionError(f"{accuracy:.4f} after {epochs} epochs")
+        line.detail = f"{accuracy:.4f} after {epochs} epochs, {seconds:.1f} s (synchronized)"
+    with item(name, "torch_accuracy: from the weights of the model trained on cuda") as line:
+        line.needs_gpu()
+        run_check(checks, "torch_accuracy", namespace, lab)
+
+
+# --------------------------------------------------------------------------- lab 2
+
+
+def lab2(data_dir: Path, quick: bool) -> None:
+    name, lab = "lab2 gpu basics", COURSE.assignment("lab2_gpu_basics")
+    checks = hidden_checks("gpu_basics")
+    namespace = solution_namespace("lab2_gpu_basics")
+    for check in ("cuda_status", "device", "move_batch", "forward_on", "measure_allocation"):
+        with item(name, f"{check} on the reference"):
+            run_check(checks, check, namespace, lab)
+    with item(name, "gpu_memory: re-measured on the GPU") as line:
+        line.needs_gpu()
+        run_check(checks, "gpu_memory", namespace, lab)
+    wrongs = {
+        "move_batch": ("batch moved without keeping the result", "move_code", (
+            "def move_batch(batch, device):\n    for tensor in batch.values():\n"
+            "        tensor.to(device)\n    return batch\n")),
+        "forward_on": ("output left on the device", "forward_code", (
+            "def forward_on(model, x, device):\n    model.to(device)\n"
+            "    with torch.no_grad():\n        return model(x.to(device))\n")),
+    }
+    for check, (why, cell, source) in wrongs.items():
+        with item(name, f"{check} fails: {why}") as line:
+            line.detail = must_fail(checks, check, solution_namespace(
+                "lab2_gpu_basics", replace={cell: source}), lab)
+    with item(name, "gpu_memory fails: empty_cache() before del") as line:
+        line.needs_gpu()
+        namespace = solution_namespace("lab2_gpu_basics")
+        source = solution_cell("lab2_gpu_basics", "allocation_code")
+        wrong = source.replace("    del t\n    allocated_after_del",
+                               "    torch.cuda.empty_cache()\n    del t\n    allocated_after_del")
+        wrong = wrong.replace("    torch.cuda.empty_cache()\n    reserved_after_empty",
+                              "    reserved_after_empty")
+        exec(wrong.split("allocation = measure_allocation")[0], namespace)
+        line.detail = must_fail(checks, "gpu_memory", namespace, lab)
+
+
+# --------------------------------------------------------------------------- lab 3
+
+
+def lab3(data_dir: Path, quick: bool) -> None:
+    name, lab = "lab3 fashion ann", COURSE.assignment("lab3_fashion_ann")
+    from gpukit_student.data import write_fashion_standin
+
+    standin = Path(tempfile.mkdtemp(prefix="gpukit-acceptance-"))
+    write_fashion_standin(standin)
+    os.environ["GPUKIT_DATA_DIR"] = str(standin)
+    checks = hidden_checks("fashion_ann")
+    epochs = "1" if quick else str(lab.epochs)
+    train = {"training_run": None}
+    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("lab3_fashion_ann")}
+    train["training_run"] = cells["training_run"].replace("range(EPOCHS)", f"range({epochs})")
+    started = time.perf_counter()
+    namespace = solution_namespace("lab3_fashion_ann", replace=train)
+    trained = time.perf_counter() - started
+    for check in ("device", "ann_model", "multi_gpu", "training_setup", "train_epoch",
+                  "predict"):
+        with item(name, f"{check} on the reference"):
+            run_check(checks, check, namespace, lab)
+    with item(name, "trained_on_gpu: the model trained on cuda") as line:
+        line.needs_gpu()
+        run_check(checks, "trained_on_gpu", namespace, lab)
+    with item(name, f"accuracy >= {lab.accuracy_threshold} on the stand-in, trained on "
+              f"{cuda_or_cpu().type}") as line:
+        if quick:
+            raise Skipped("--quick trains one epoch: the threshold needs the lab's epochs")
+        run_check(checks, "accuracy", namespace, lab)
+        line.detail = f"test accuracy {namespace['test_accuracy']:.4f}, {trained:.1f} s"
+    with item(name, "multi_gpu fails: DataParallel with one visible GPU") as line:
+        wrong = dict(namespace)
+        exec("def prepare_model(model, device):\n    return nn.DataParallel(model.to(device))\n",
+             wrong)
+        line.detail = must_fail(checks, "multi_gpu", wrong, lab)
+    with item(name, "train_epoch fails: batches not moved") as line:
+        wrong = dict(namespace)
+        exec(cells["train_code"].replace("x[index].to(device), y[index].to(device)",
+                                         "x[index], y[index]"), wrong)
+        line.detail = must_fail(checks, "train_epoch", wrong, lab)
+
+
+# --------------------------------------------------------------------------- lab 4
+
+
+def lab4(data_dir: Path, quick: bool) -> None:
+    name, lab = "lab4 cpu vs gpu", COURSE.assignment("lab4_cpu_vs_gpu")
+    from gpukit_student.data import write_fashion_standin
+
+    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+        # The lab's plots are not GPU paths: without matplotlib, an inert stand-in for them.
+        plt = types.ModuleType("matplotlib.pyplot")
+        sys.modules.update(matplotlib=types.ModuleType("matplotlib"),
+                           **{"matplotlib.pyplot": plt})
+    standin = Path(tempfile.mkdtemp(prefix="gpukit-acceptance-"))
+    write_fashion_standin(standin)
+    os.environ["GPUKIT_DATA_DIR"] = str(standin)
+    checks = hidden_checks("cpu_vs_gpu")
+    # The definitions only: the lab's own timing runs are measured below, on each device.
+    definitions = ("setup", "model_code", "timing_code", "amp_code", "sweep_code")
+    sweep = solution_cell("lab4_cpu_vs_gpu", "sweep_code").split("\nthroughputs = ")[0]
+    namespace = solution_namespace("lab4_cpu_vs_gpu", only=definitions,
+                                   replace={"sweep_code": sweep})
+    where = "cuda" if GPU else "simulated device"
+    for check in ("device", "cnn_model", "training_timing", "inference_timing"):
+        with item(name, f"{check} on the reference ({where})"):
+            run_check(checks, check, namespace, lab)
+    with item(name, f"amp on the reference ({where}): autocast, GradScaler, placement"):
+        checks_without_clock(checks, namespace, lab)  # the rest of the check reads the clock
+    with item(name, "gpu_timing: synchronized timing of queued kernels") as line:
+        line.needs_gpu()
+        run_check(checks, "gpu_timing", namespace, lab)
+    with item(name, "gpu_timing fails: no torch.cuda.synchronize()") as line:
+        line.needs_gpu()
+        wrong = dict(namespace)
+        exec("def _sync(device):\n    pass\n", wrong)
+        line.detail = must_fail(checks, "gpu_timing", wrong, lab)
+    with item(name, "amp fails: without the GradScaler") as line:
+        line.needs_gpu()  # on the CPU the lab disables the scaler by design
+        wrong = dict(namespace)
+        source = solution_cell("lab4_cpu_vs_gpu", "amp_code")
+        exec(source.replace("scaler.scale(loss).backward()", "loss.backward()")
+             .replace("scaler.step(optimizer)", "optimizer.step()"), wrong)
+        line.detail = amp_must_fail(checks, wrong, lab)
+    reference_timings(name, namespace, quick)
+
+
+def checks_without_clock(checks, namespace: dict, lab) -> None:
+    """The AMP check's parts that need no notebook clock: autocast, the scaler, placement."""
+    model = checks.PacedNet()
+    x, y = checks.grader_images((checks.WARMUP + checks.TIMED_BATCHES) * checks.GRADER_BATCH)
+    scaled: list[int] = []
+    original = torch.amp.GradScaler.scale
+
+    def counting(scaler, outputs):
+        scaled.append(1)
+        return original(scaler, outputs)
+
+    from unittest import mock
+
+    with mock.patch.object(torch.amp.GradScaler, "scale", counting):
+        _, _, report = checks.run_placed(Notebook(namespace), grader(lab),
+                                         namespace["train_amp"], model, (x, y),
+                                         (checks.GRADER_BATCH, checks.TIMED_BATCHES),
+                                         what="train_amp()")
+    if not all(step.autocast for step in model.steps):
+        raise AssertionError("train_amp() ran outside autocast")
+    if GPU and len(scaled) < len(model.steps):
+        raise AssertionError("train_amp() did not scale every loss")
+    checks.check_placement(report, "train_amp()")
+
+
+def amp_must_fail(checks, namespace: dict, lab) -> str:
+    try:
+        checks_without_clock(checks, namespace, lab)
+    except AssertionError as failure:
+        return str(failure)
+    raise AssertionError("the AMP check passed AMP without the scaler")
+
+
+def reference_timings(name: str, namespace: dict, quick: bool) -> None:
+    """The lab's own measurements with the solution's functions, synchronized."""
+    time_training, time_inference = namespace["time_training"], namespace["time_inference"]
+    model_class, train_amp = namespace["AlexNetStyle"], namespace["train_amp"]
+    x, y = namespace["xt_train"], namespace["yt_train"]
+    batches, inferences = (3, 3) if quick else (20, 10)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if GPU else [])
+    seconds = {}
+    for device in devices:
+        with item(name, f"time_training: {batches} batches of 64 on {device.type}") as line:
+            torch.manual_seed(0)
+            seconds[("train", device.type)] = time_training(model_class(), x, y, device, 64,
+                                                            batches)
+            line.detail = f"{seconds[('train', device.type)]:.3f} s"
+        with item(name, f"time_inference: {inferences} batches of 256 on {device.type}") as line:
+            seconds[("infer", device.type)] = time_inference(model_class(), x, device, 256,
+                                                             inferences)
+            line.detail = f"{seconds[('infer', device.type)]:.3f} s"
+    with item(name, "GPU speed-up over the CPU (training, inference)") as line:
+        line.needs_gpu()
+        line.detail = (f"{seconds[('train', 'cpu')] / seconds[('train', 'cuda')]:.1f}x, "
+                         f"{seconds[('infer', 'cpu')] / seconds[('infer', 'cuda')]:.1f}x")
+    with item(name, "AMP (float16, GradScaler) against float32 on cuda") as line:
+        line.needs_gpu()
+        cuda = torch.device("cuda")
+        torch.manual_seed(0)
+        amp = train_amp(model_class(), x, y, cuda, 64, batches)
+        line.detail = (f"AMP {amp:.3f} s, float32 {seconds[('train', 'cuda')]:.3f} s: "
+                         f"{seconds[('train', 'cuda')] / amp:.2f}x")
+    with item(name, "batch-size sweep on cuda (images/s)") as line:
+        line.needs_gpu()
+        sweep = namespace["sweep_batch_sizes"](model_class, x, y, torch.device("cuda"),
+                                               [32, 64, 128, 256], 5)
+        line.detail = ", ".join(f"{size}: {rate:.0f}" for size, rate in sweep.items())
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", type=Path, help="folder for results.json and results.md")
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data",
+                        help="where MNIST is (lab 1); Fashion-MNIST's stand-in is generated")
+    parser.add_argument("--quick", action="store_true",
+                        help="shortest training and timing (the reduced form CI runs)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    machine = {"python": platform.python_version(), "torch": torch.__version__,
+               "gpu": torch.cuda.get_device_name(0) if GPU else None,
+               "gpus": torch.cuda.device_count(), "date": time.strftime("%Y-%m-%d")}
+    print(f"gpu-acceptance on {machine['gpu'] or 'a machine without a GPU (reduced form)'}, "
+          f"torch {machine['torch']}", flush=True)
+    for lab in (lab1, lab2, lab3, lab4):
+        try:
+            lab(args.data_dir.resolve(), args.quick)
+        except Exception as error:  # a lab that could not even be set up: one failed line
+            RESULTS.append(Result(lab.__name__, "setting up the lab", "failed", 0.0,
+                                  f"{type(error).__name__}: {error}"[:300]))
+            traceback.print_exc()
+    args.output.mkdir(parents=True, exist_ok=True)
+    counts = {status: sum(r.status == status for r in RESULTS)
+              for status in ("passed", "failed", "skipped")}
+    (args.output / "results.json").write_text(json.dumps(
+        {"machine": machine, "seconds": round(time.perf_counter() - started, 1),
+         "counts": counts, "results": [asdict(r) for r in RESULTS]}, indent=1))
+    table = ["| lab | item | status | seconds | detail |", "|---|---|---|---|---|"]
+    table += [f"| {r.lab} | {r.item} | {r.status} | {r.seconds:.2f} | {r.detail} |"
+              for r in RESULTS]
+    (args.output / "results.md").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped "
+          f"in {time.perf_counter() - started:.0f} s")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

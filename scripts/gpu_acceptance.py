@@ -42,6 +42,7 @@ import tempfile
 import time
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -182,11 +183,16 @@ def run_check(module, name: str, namespace: dict, lab) -> None:
 
 def must_fail(module, name: str, namespace: dict, lab) -> str:
     """The check on a wrong variant: it must fail; returns its sentence."""
+    return failure_of(lambda: run_check(module, name, namespace, lab), f"test_{name}")
+
+
+def failure_of(check: Callable[[], object], what: str) -> str:
+    """The first line of the failure ``check()`` raises; an error if it passes."""
     try:
-        run_check(module, name, namespace, lab)
+        check()
     except (AssertionError, IntegrityFinding) as failure:
         return str(failure).splitlines()[0]
-    raise AssertionError(f"test_{name} passed a known-wrong variant")
+    raise AssertionError(f"{what} passed a known-wrong variant")
 
 
 def cuda_or_cpu() -> torch.device:
@@ -356,7 +362,7 @@ def lab4(data_dir: Path, quick: bool) -> None:
         with item(name, f"{check} on the reference ({where})"):
             run_check(checks, check, namespace, lab)
     with item(name, f"amp on the reference ({where}): autocast, GradScaler, placement"):
-        checks_without_clock(checks, namespace, lab)  # the rest of the check reads the clock
+        checks.check_amp_run(Notebook(namespace), grader(lab))  # all but the notebook's clock
     with item(name, "gpu_timing: synchronized timing of queued kernels") as line:
         line.needs_gpu()
         run_check(checks, "gpu_timing", namespace, lab)
@@ -365,47 +371,14 @@ def lab4(data_dir: Path, quick: bool) -> None:
         wrong = dict(namespace)
         exec("def _sync(device):\n    pass\n", wrong)
         line.detail = must_fail(checks, "gpu_timing", wrong, lab)
-    with item(name, "amp fails: without the GradScaler") as line:
-        line.needs_gpu()  # on the CPU the lab disables the scaler by design
+    with item(name, f"amp fails: without the GradScaler ({where})") as line:
         wrong = dict(namespace)
         source = solution_cell("lab4_cpu_vs_gpu", "amp_code")
         exec(source.replace("scaler.scale(loss).backward()", "loss.backward()")
              .replace("scaler.step(optimizer)", "optimizer.step()"), wrong)
-        line.detail = amp_must_fail(checks, wrong, lab)
+        line.detail = failure_of(lambda: checks.check_amp_run(Notebook(wrong), grader(lab)),
+                                 "the AMP check")
     reference_timings(name, namespace, quick)
-
-
-def checks_without_clock(checks, namespace: dict, lab) -> None:
-    """The AMP check's parts that need no notebook clock: autocast, the scaler, placement."""
-    model = checks.PacedNet()
-    x, y = checks.grader_images((checks.WARMUP + checks.TIMED_BATCHES) * checks.GRADER_BATCH)
-    scaled: list[int] = []
-    original = torch.amp.GradScaler.scale
-
-    def counting(scaler, outputs):
-        scaled.append(1)
-        return original(scaler, outputs)
-
-    from unittest import mock
-
-    with mock.patch.object(torch.amp.GradScaler, "scale", counting):
-        _, _, report = checks.run_placed(Notebook(namespace), grader(lab),
-                                         namespace["train_amp"], model, (x, y),
-                                         (checks.GRADER_BATCH, checks.TIMED_BATCHES),
-                                         what="train_amp()")
-    if not all(step.autocast for step in model.steps):
-        raise AssertionError("train_amp() ran outside autocast")
-    if GPU and len(scaled) < len(model.steps):
-        raise AssertionError("train_amp() did not scale every loss")
-    checks.check_placement(report, "train_amp()")
-
-
-def amp_must_fail(checks, namespace: dict, lab) -> str:
-    try:
-        checks_without_clock(checks, namespace, lab)
-    except AssertionError as failure:
-        return str(failure)
-    raise AssertionError("the AMP check passed AMP without the scaler")
 
 
 def reference_timings(name: str, namespace: dict, quick: bool) -> None:

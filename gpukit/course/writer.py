@@ -71,15 +71,13 @@ class CourseWriter:
         """The record of a job's result, after its scores went into the course (``submitted``:
         the notebook as handed in, kept in the course's submitted/ as nbgrader keeps it)."""
         _write_whole(self.layout.submitted(result.student, self.lab), submitted)
-        record = record_of(self.course, self.lab, result, note)
+        record, findings = _read_result(self.course, self.lab, result, note)
         record.fingerprint = fingerprint
         record.grading_seconds, record.notebook_seconds = result.seconds, result.cell_seconds
         if record.status in ("graded", "integrity"):
-            self._merge(result, _scan_findings(result))
+            self._merge(result, findings)
             self._keep_files(result)
         return self._finish(record)
-
-    # ------------------------------------------------------------------------- the record
 
     # ------------------------------------------------------------------------- the course
 
@@ -154,16 +152,23 @@ class CourseWriter:
 def record_of(course: LoadedConfig, lab: Lab, result: JobResult, note: str = ""
               ) -> SubmissionRecord:
     """The record of a job's result: its status, every check's outcome, why."""
+    return _read_result(course, lab, result, note)[0]
+
+
+def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
+                 ) -> tuple[SubmissionRecord, list[str]]:
+    """The record of a job's result, and the scan's findings in its autograded notebook (read
+    once: the writer holds the submission for review by them)."""
     student, limits = result.student, course.course
     if result.outcome == "timeout":
         return SubmissionRecord(
             student, lab.name, "timeout",
             "Grading stopped: a cell ran too long or never ended (limits: "
             f"{limits.cell_timeout_s} s per cell, {limits.notebook_timeout_s} s per "
-            "notebook). Restart and run all cells before submitting, and check your loops.")
+            "notebook). Restart and run all cells before submitting, and check your "
+            "loops."), []
     if result.outcome != "graded" or result.autograded is None:
-        return SubmissionRecord(student, lab.name, "error",
-                                failure_message(result.log))
+        return SubmissionRecord(student, lab.name, "error", failure_message(result.log)), []
     notebook = nbformat.reads(result.autograded.decode(), as_version=4)
     broken = environment_failure(notebook)
     if broken is not None:
@@ -171,7 +176,7 @@ def record_of(course: LoadedConfig, lab: Lab, result: JobResult, note: str = ""
             student, lab.name, "environment",
             f"The grading environment failed in the instructor's cell {broken.cell} "
             f"({broken.message}) before any of your code ran: this is not your fault, and "
-            "your submission will be graded again.", cells=[broken])
+            "your submission will be graded again.", cells=[broken]), []
     record = build_record(student, lab.name, _grades(result), notebook,
                           limits.written_min_words)
     record.kernel_peak = kernel_peak(result.log)
@@ -198,12 +203,7 @@ def record_of(course: LoadedConfig, lab: Lab, result: JobResult, note: str = ""
         record.message = "; ".join(reasons)
     elif notes:
         record.message = f"autograded; {'; '.join(notes)}"
-    return record
-
-
-def _scan_findings(result: JobResult) -> list[str]:
-    notebook = nbformat.reads(result.autograded.decode(), as_version=4)
-    return notebook.metadata.get(NOTEBOOK_METADATA, {}).get("scan", [])
+    return record, findings
 
 
 def _grades(result: JobResult) -> SubmissionGrades:

@@ -115,10 +115,7 @@ class RayCluster:
 
     def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float
             ) -> Iterator[JobResult]:
-        ray = require_ray()
-        if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+        ray = self._connect()
         archive = pack_template(template)
         key = hashlib.sha256(archive).hexdigest()[:16]
         packed = ray.put(archive)
@@ -135,11 +132,15 @@ class RayCluster:
                 ray.cancel(reference, force=True)
 
     def cluster_gpus(self) -> float:
+        return self._connect().cluster_resources().get("GPU", 0)
+
+    def _connect(self):
+        """Ray, connected to the cluster (or a local instance started) once per process."""
         ray = require_ray()
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      configure_logging=False)
-        return ray.cluster_resources().get("GPU", 0)
+        return ray
 
 
 def _grade_on_node(job: GradingJob, archive: bytes, key: str, timeout_s: float,

@@ -5,6 +5,10 @@ Each submission is a notebook named for what it exercises: the reference solutio
 release, the demo class, and the fixtures in tests/fixtures/core_mnist/ (edits of the solution).
 EXPECTED is the explicit table of the points every check must give; every check appears with
 zero points in at least one row, so each is shown to fail on the submission meant to fail it.
+
+The class is graded on a shorter variant of the lab (SETTINGS: two epochs, thresholds 0.955,
+which the reference passes at about 0.967 and the softmax mistake misses at about 0.937); the
+lab's own settings (five epochs, 0.97) grade the reference solution in `require_policy_run`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ FULL = {"environment": 2, "gpu_report": 2, "device": 1, "keras_model": 2, "keras
         "keras_on_gpu": 1, "torch_model": 2, "torch_placement": 2, "torch_accuracy": 4,
         "timing": 2}
 ZERO = dict.fromkeys(FULL, 0)
+SETTINGS = {"epochs": 2, "keras_accuracy_threshold": 0.955, "torch_accuracy_threshold": 0.955}
 
 EXPECTED = {
     "reference-solution": FULL,
@@ -46,8 +51,9 @@ EXPECTED = {
     "empty-written-answers": FULL,
     "tf-warnings-on-stderr": FULL,
     "tutorial-style-spellings": FULL,
-    # Trained with a softmax before CrossEntropyLoss, the MLP stays just below the threshold
-    # (0.966 here): the mistake costs the accuracy too, measured by the grader from the weights.
+    # Trained with a softmax before CrossEntropyLoss, the MLP stays below the threshold (0.937
+    # after two epochs): the mistake costs the accuracy too, measured by the grader from the
+    # weights.
     "softmax-in-functional-forward": {**FULL, "torch_model": 0, "torch_accuracy": 0},
     "hides-its-errors": ZERO,  # tampering: held at zero for review (see test_grade_corpus.py)
     # Models whose forward recognises the test images: accuracy from the weights, held.
@@ -75,13 +81,13 @@ MESSAGES = {
     ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
     ("keras-wrong-architecture", "keras_model"): "the Dense layers must have 128 and then 10 "
                                                  "units",
-    ("keras-below-threshold", "keras_accuracy"): "is below 0.97",
+    ("keras-below-threshold", "keras_accuracy"): "is below 0.955",
     ("reported-accuracy-mismatch", "keras_accuracy"): "You report a Keras test accuracy of "
-                                                      "0.9950, but the grader measured 0.97",
+                                                      "0.9950, but the grader measured 0.9",
     ("torch-wrong-architecture", "torch_model"): "must have the layers Linear(784, 128)",
     ("softmax-in-functional-forward", "torch_model"): "MnistMLP must return logits, not "
                                                       "probabilities",
-    ("softmax-in-functional-forward", "torch_accuracy"): "is below 0.97",
+    ("softmax-in-functional-forward", "torch_accuracy"): "is below 0.955",
     ("batches-never-moved", "torch_placement"): "batches that are not on `device`",
     ("model-never-moved", "torch_placement"): "a model that was never moved to `device`",
     ("accuracy-hardcoded-untrained", "torch_accuracy"): "The grader measured your trained "
@@ -96,7 +102,8 @@ def graded(released_course, mnist_data_dir, tmp_path_factory):
     """All sample submissions, graded once by `gpukit grade` run as a subprocess."""
     return grade_sample_class(released_course, released_course.course.assignments[0],
                               tmp_path_factory.mktemp("grading"), set(EXPECTED),
-                              env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
+                              env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)},
+                              settings=SETTINGS)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

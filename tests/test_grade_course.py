@@ -29,7 +29,7 @@ from tests.test_autograde_gpu_basics import FULL
 
 pytestmark = pytest.mark.slow
 
-LIMITS = "config = dataclasses.replace(config, cell_timeout_s=5, notebook_timeout_s=40)\n"
+LIMITS = "config = dataclasses.replace(config, cell_timeout_s=5, notebook_timeout_s=30)\n"
 # student -> (status, score); the class every runner grades.
 CLASS = {
     "reference": ("graded", sum(FULL.values())),

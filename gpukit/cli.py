@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -85,8 +86,59 @@ def build_parser() -> argparse.ArgumentParser:
                      help="scratch course directory for the demo class (default: demo-class/; "
                      "its submissions and gradebook are replaced on each run)")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = command("report", run_report, "Write the class report of graded assignments: one "
+                  "self-contained HTML page each (graded/<assignment>/report.html: statuses, "
+                  "score distribution, per-check pass rates, discrimination and common failure "
+                  "messages, what still needs you, per-student rows linking their feedback, "
+                  "timing plots) and a course page graded/index.html linking them.")
+    _assignment_options(sub)
+    sub = command("export", run_export, "Export the gradebook's scores (manual ones included) "
+                  "for an LMS: a per-check CSV, Canvas's or Moodle's gradebook import, or "
+                  "Gradescope results.json files.")
+    sub.add_argument("--format", required=True, choices=("csv", "canvas", "moodle",
+                                                         "gradescope"), help="what to write")
+    _assignment_options(sub)
+    sub.add_argument("--output", type=Path, default=None, help="file (or, for gradescope "
+                     "without --student, folder) to write; default under graded/")
+    sub.add_argument("--students", type=Path, default=None, metavar="CSV",
+                     help="student mapping: a CSV with a 'student' column (nbgrader ids) and "
+                     "the LMS's columns (Canvas: ID, SIS User ID, SIS Login ID, Section, "
+                     "Student; Moodle: email, idnumber or username); default: nbgrader's "
+                     "student table (names, email, lms_user_id)")
+    sub.add_argument("--canvas-id", action="append", default=[], metavar="ASSIGNMENT=ID",
+                     help="the Canvas assignment id of an assignment (its column becomes "
+                     "'ASSIGNMENT (ID)'; without one Canvas creates a new assignment)")
+    sub.add_argument("--moodle-key", default="email", choices=("email", "idnumber",
+                                                               "username"),
+                     help="the user field Moodle's import maps (default: email)")
+    sub.add_argument("--student", default=None, help="gradescope: write only this "
+                     "student's results.json, to --output")
+    sub.add_argument("--visibility", default="visible", choices=("hidden", "after_due_date",
+                                                                 "after_published", "visible"),
+                     help="gradescope: when students see each check's test (default: visible; "
+                     "the checks' messages are written for students)")
+    sub = command("gradescope-autograder", run_gradescope_autograder, "Build the Gradescope "
+                  "autograder zip of an assignment (setup.sh and run_autograder at its root, "
+                  "with the kit and the assignment's grading side): Gradescope then grades "
+                  "each submission with gpukit's own checks.")
+    sub.add_argument("--assignment", default=None, help="assignment name (default: the only "
+                     "one in grading_config.py)")
+    sub.add_argument("--output", type=Path, default=None, help="zip to write (default: "
+                     "graded/<assignment>/gradescope-autograder.zip)")
+    sub.add_argument("--visibility", default="visible", choices=("hidden", "after_due_date",
+                                                                 "after_published", "visible"),
+                     help="when students see each check's result (default: visible)")
     add_data_commands(commands)
     return parser
+
+
+def _assignment_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--assignment", action="append", default=[], metavar="NAME",
+                     help="assignment to include (repeatable; default: every assignment "
+                     "graded so far)")
+    sub.add_argument("--grading-output", type=Path, default=None, metavar="DIR",
+                     help="the folder `gpukit grade --output` wrote (default: "
+                     "graded/<assignment>/); with one assignment only")
 
 
 def _loaded(args: argparse.Namespace):
@@ -147,6 +199,114 @@ def run_grade(args: argparse.Namespace) -> int:
                               progress=not args.no_progress, options=options)
     print(summary(records, output))
     return 0
+
+
+def _graded_labs(loaded, args: argparse.Namespace, single: bool = False) -> list:
+    """The assignments a report or export covers, as asked or every one graded so far."""
+    from gpukit.course.layout import CourseLayout
+    from gpukit.errors import ConfigError
+
+    if args.assignment:
+        labs = [loaded.course.assignment(name) for name in args.assignment]
+    else:
+        labs = [lab for lab in loaded.course.assignments
+                if (loaded.root / "graded" / lab.name / "records").is_dir()]
+        if not labs and CourseLayout(loaded.root).gradebook.is_file():
+            labs = list(loaded.course.assignments)
+    if not labs:
+        raise ConfigError("Nothing graded yet in this course.",
+                          hint="Grade a class first: gpukit grade SUBMISSIONS --assignment NAME")
+    if (single or args.grading_output) and len(labs) > 1:
+        raise ConfigError("This needs exactly one assignment.",
+                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
+    return labs
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from gpukit.reports.page import write_index, write_report
+
+    loaded = _loaded(args)
+    reports = [write_report(loaded, lab, args.grading_output)
+               for lab in _graded_labs(loaded, args)]
+    for report in reports:
+        print(f"{report.assignment}: {report.submissions} submissions -> {report.path}")
+    print(f"course page: {write_index(loaded, reports)}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from gpukit.reports import exports, gradescope
+    from gpukit.reports.classbook import load_class
+
+    loaded = _loaded(args)
+    single = args.format in ("csv", "gradescope")
+    labs = _graded_labs(loaded, args, single=single)
+    classes = [load_class(loaded, lab, args.grading_output) for lab in labs]
+    graded = loaded.root / "graded"
+    if args.format == "gradescope":
+        if args.student:
+            data = gradescope.results_json(classes[0], args.student, args.visibility)
+            target = args.output or classes[0].output / "gradescope" / args.student / \
+                "results.json"
+            _write_text(target, json.dumps(data, indent=2))
+        else:
+            target = args.output or classes[0].output / "gradescope"
+            written = gradescope.write_results(classes[0], target, args.visibility)
+            print(f"{len(written)} results.json files")
+        print(f"wrote {target}")
+        return 0
+    mapping = exports.StudentMapping.read(args.students)
+    if args.format == "csv":
+        text, target = exports.checks_csv(classes[0]), classes[0].output / "checks.csv"
+    elif args.format == "canvas":
+        ids = dict(_pair(item) for item in args.canvas_id)
+        text, target = exports.canvas_csv(classes, mapping, ids), graded / "canvas-import.csv"
+    else:
+        text = exports.moodle_csv(classes, mapping, args.moodle_key)
+        target = graded / "moodle-import.csv"
+    target = args.output or target
+    _write_text(target, text)
+    pending = sorted({s.student for c in classes for s in c.students
+                      if any(score.needs_manual for score in s.scores.values())})
+    if pending:
+        print(f"note: {len(pending)} students have answers still to grade by hand; their "
+              "scores lack those points until you grade them in formgrader.")
+    print(f"wrote {target}")
+    return 0
+
+
+def run_gradescope_autograder(args: argparse.Namespace) -> int:
+    from gpukit.reports.gradescope import build_autograder
+
+    loaded = _loaded(args)
+    labs = loaded.course.assignments
+    if args.assignment is None and len(labs) > 1:
+        from gpukit.errors import ConfigError
+
+        raise ConfigError("The course has several assignments: say which to build.",
+                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
+    lab = loaded.course.assignment(args.assignment) if args.assignment else labs[0]
+    target = args.output or loaded.root / "graded" / lab.name / "gradescope-autograder.zip"
+    print(f"wrote {build_autograder(loaded, lab, target, args.visibility)}")
+    return 0
+
+
+def _pair(text: str) -> tuple[str, str]:
+    from gpukit.errors import ConfigError
+
+    name, _, value = text.partition("=")
+    if not name or not value:
+        raise ConfigError(f"--canvas-id {text!r} is not ASSIGNMENT=ID.",
+                          hint="Write it as, e.g., --canvas-id lab1_mnist=123456")
+    return name, value
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write whole or not at all: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def _positive(text: str) -> int:

@@ -21,3 +21,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
         -e ./student -e ".${GPUKIT_EXTRAS:+[$GPUKIT_EXTRAS]}"
     echo "$wanted" > "$stamp"
 fi
+# The class report's browser test (tests/test_reports.py) opens the page in Debian's Chromium,
+# driven by Playwright (never Playwright's own browser download).
+if [[ ",${GPUKIT_EXTRAS:-}," == *",test,"* ]] && ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "==> installing Chromium (Debian's package) for the report's browser test"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "note: Chromium is not installed: the report's browser test will be skipped" \
+             "(install Debian's chromium package)."
+    fi
+fi

@@ -54,3 +54,19 @@ def write_config(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def mixed_class(released_course: LoadedConfig, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """tests/mixed_class.py's class of lab 2, graded once by `gpukit grade` with one worker."""
+    from gpukit.course.layout import CourseLayout
+    from tests.mixed_class import course_copy, grade, make_class, state
+
+    lab = next(lab for lab in released_course.course.assignments if lab.template == "gpu_basics")
+    work = tmp_path_factory.mktemp("mixed-class")
+    submissions = make_class(CourseLayout(released_course.root).solution(lab),
+                             work / "submissions")
+    root = course_copy(released_course, work / "course")
+    done = grade(root, lab.name, submissions, work / "out", "--workers", "1")
+    return {"lab": lab, "root": root, "output": work / "out", "submissions": submissions,
+            "stdout": done.stdout, "state": state(root, work / "out", lab)}

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import REPO
 
-COMMANDS = ["config", "render", "release", "demo", "data", "data fetch", "data verify"]
+COMMANDS = ["config", "render", "release", "grade", "demo", "report", "export",
+            "gradescope-autograder", "data", "data fetch", "data verify"]
 
 
 def gpukit(*args: str, cwd=REPO, env=None) -> subprocess.CompletedProcess:
@@ -20,7 +21,8 @@ def gpukit(*args: str, cwd=REPO, env=None) -> subprocess.CompletedProcess:
 def test_top_level_help_lists_every_command():
     done = gpukit("--help")
     assert done.returncode == 0
-    for command in ("config", "render", "release", "demo", "data"):
+    for command in ("config", "render", "release", "grade", "demo", "report", "export",
+                    "gradescope-autograder", "data"):
         assert command in done.stdout
 
 
@@ -71,3 +73,10 @@ def test_real_mnist_verifies(mnist_data_dir):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("  ok  ") == 4
     assert "All 4 files are present and valid." in done.stdout
+
+
+def test_a_report_before_any_grading_says_what_to_do(write_config, tmp_path):
+    write_config('course_id="c1", assignments=[MnistLab()]')
+    done = gpukit("report", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Nothing graded yet" in done.stderr and "gpukit grade" in done.stderr

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from gpukit.grading.outcome import CheckFailed, CheckOutcome
+from gpukit.grading.outcome import MIME_TYPE, CheckFailed, CheckOutcome
 from gpukit.grading.runner import run_check
 
 CHECKS = '''
@@ -30,6 +32,10 @@ def test_gpu_only(grader):
 
 def test_threshold(lab):
     assert lab.keras_accuracy_threshold == 0.91
+
+def test_timed(grader):
+    grader.note_time("train_time", 2.5, 2.75)
+    pytest.fail("2.5 s is too short.", pytrace=False)
 '''
 
 
@@ -71,3 +77,12 @@ def test_prefer_policy_skips_gpu_only_checks(course):
 def test_failure_renders_one_sentence_without_code():
     error = CheckFailed(CheckOutcome("timing", "failed", "Your time is invented."))
     assert error._render_traceback_() == ["[gpukit check timing: FAILED] Your time is invented."]
+
+
+def test_a_noted_time_travels_with_the_outcome_and_back(course):
+    """What a check measured (for the class report) reaches the record through the outcome's
+    JSON, whatever the verdict."""
+    outcome = run_check("lab1_mnist", "timed", {})
+    assert (outcome.status, outcome.measured) == ("failed", {"train_time": {
+        "reported": 2.5, "clock": 2.75}})
+    assert CheckOutcome.from_json(json.dumps(outcome.bundle()[MIME_TYPE])) == outcome

@@ -241,6 +241,7 @@ def check_against_clock(nb, grader, name: str) -> None:
     if run is None:
         fail(f"The grader did not see `{name}` being measured: keep the given cell that sets "
              "it, and run the setup cell first.")
+    grader.note_time(name, reported, run.seconds)
     if reported > run.seconds + 0.05 or not run.measured(reported):
         fail(f"`{name}` = {reported:.3f} s is not a time measured in the cell that set it (that "
              f"cell ran for {run.seconds:.3f} s): report what your timing function returned.")

@@ -42,6 +42,8 @@ class CheckRecord:
     max_points: float
     status: str   # passed / failed / skipped / needs_gpu / error / integrity / not_run
     message: str
+    # Reported times beside the grader's clock: {name: {"reported": s, "clock": s}}
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,9 @@ def build_record(student: str, assignment: str, grades: SubmissionGrades,
         if grade.written:
             record.written.append(_written(grade_id, grade.max_score, cell, min_words))
         else:
-            status, message = _check_outcome(cell)
+            status, message, measured = _check_outcome(cell)
             record.checks.append(CheckRecord(grade_id, grade.auto_score or 0.0, grade.max_score,
-                                             status, message))
+                                             status, message, measured))
     return record
 
 
@@ -171,22 +173,22 @@ def _cells_by_grade_id(nb: NotebookNode) -> dict[str, NotebookNode]:
             if "grade_id" in cell.metadata.get("nbgrader", {})}
 
 
-def _check_outcome(cell: NotebookNode | None) -> tuple[str, str]:
+def _check_outcome(cell: NotebookNode | None) -> tuple[str, str, dict]:
     if cell is None:
-        return "not_run", "the graded cell is missing from the submission"
+        return "not_run", "the graded cell is missing from the submission", {}
     for output in cell.get("outputs", []):
         if output.get("ename") == INTEGRITY_ERROR:  # added by VerifyCheckOutcomes
-            return "integrity", output.evalue
+            return "integrity", output.evalue, {}
     for output in cell.get("outputs", []):
         bundle = output.get("data", {})
         if MIME_TYPE in bundle:
             outcome = CheckOutcome.from_json(bundle[MIME_TYPE])
-            return outcome.status, outcome.message
+            return outcome.status, outcome.message, outcome.measured
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             # The visible self-check failed before the hidden check ran.
-            return "failed", f"{output.ename}: {output.evalue}".rstrip(": ")
-    return "passed", ""
+            return "failed", f"{output.ename}: {output.evalue}".rstrip(": "), {}
+    return "passed", "", {}
 
 
 def _written(question: str, max_points: float, cell: NotebookNode | None,

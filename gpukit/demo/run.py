@@ -118,9 +118,15 @@ def format_grades(lab: str, records: list[SubmissionRecord]) -> str:
 
 def run_demo_class(loaded: LoadedConfig, workdir: Path, *, progress: bool = True) -> int:
     """`gpukit demo`: release the course, grade the demo class, print the grades."""
+    from gpukit.config import load_config
+    from gpukit.reports.page import write_index, write_report
+
     release_course(loaded, progress=progress)
     for lab, (records, output) in grade_demo_class(loaded, workdir, progress=progress).items():
         print(format_grades(lab, records))
         print(summary(records, output))
-    print(f"\nThe demo course (submissions, autograded notebooks, gradebook.db) is in {workdir}.")
+    demo = load_config(workdir.resolve() / "grading_config.py")
+    index = write_index(demo, [write_report(demo, lab) for lab in demo.course.assignments])
+    print(f"\nThe demo course (submissions, autograded notebooks, gradebook.db) is in {workdir};"
+          f"\nthe class reports: open {index} in a browser.")
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Status = Literal["passed", "failed", "skipped", "needs_gpu", "error", "integrity"]
@@ -26,6 +26,9 @@ class CheckOutcome:
     status: Status
     message: str
     gpu_path: bool = False  # True when the check ran its GPU path
+    # What the check measured beside the verdict, for the instructor's report: per reported
+    # time, {"reported": the student's seconds, "clock": the grader's clock for its cell}.
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def text(self) -> str:
         label = {"passed": "passed", "failed": "FAILED", "skipped": "skipped",

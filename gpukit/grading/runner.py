@@ -13,7 +13,7 @@ import contextlib
 import io
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,12 @@ class Grader:
     config: LoadedConfig
     gpu_available: bool
     clock: CellClock | None
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def note_time(self, name: str, reported: float, clock_seconds: float) -> None:
+        """Keep a reported time beside the grader's clock for its cell (the class report plots
+        them); the verdict is the check's."""
+        self.measured[name] = {"reported": float(reported), "clock": float(clock_seconds)}
 
     @property
     def gpu_policy(self) -> str:
@@ -175,9 +181,12 @@ class _CheckPlugin:
             return  # the first failure (setup, call or teardown) is the outcome
         if call.excinfo is None:
             if call.when == "call":
-                self.outcome = CheckOutcome(self.name, "passed", "", self._grader.gpu_available)
+                self.outcome = CheckOutcome(self.name, "passed", "", self._grader.gpu_available,
+                                            dict(self._grader.measured))
             return
-        self.outcome = self._classify(call.excinfo)
+        outcome = self._classify(call.excinfo)
+        self.outcome = CheckOutcome(outcome.check, outcome.status, outcome.message,
+                                    outcome.gpu_path, dict(self._grader.measured))
 
     def _classify(self, excinfo: pytest.ExceptionInfo) -> CheckOutcome:
         gpu, error = self._grader.gpu_available, excinfo.value

@@ -22,7 +22,7 @@ from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from tests.test_autograde_gpu_basics import FULL
 
-LIMITS = "config = dataclasses.replace(config, cell_timeout_s=5, notebook_timeout_s=30)\n"
+LIMITS = "config = dataclasses.replace(config, cell_timeout_s=5, notebook_timeout_s=20)\n"
 # student -> (status, score); the class every runner grades.
 CLASS = {
     "reference": ("graded", sum(FULL.values())),

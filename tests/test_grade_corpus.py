@@ -87,7 +87,7 @@ EXPECTED = {
     "memory-bomb": ("error", None, f"{KILLED}: it used"),
     "kernel-kills-itself": ("error", None, DIED),
     "os-exit": ("error", None, DIED),
-    "infinite-loop-ignoring-sigint": ("timeout", None, "(limits: 30 s per cell, 60 s per"),
+    "infinite-loop-ignoring-sigint": ("timeout", None, "(limits: 15 s per cell, 30 s per"),
     # Not a gradable notebook: nothing runs.
     "corrupt-json": ("invalid", None, "is not a readable Jupyter notebook"),
     "not-utf8": ("invalid", None, "is not a readable Jupyter notebook"),
@@ -210,8 +210,8 @@ def _rows(output: Path) -> dict[str, dict]:
 # (tests/test_autograde_*.py) grade every lab's own mistakes.
 SHORT_COURSE = """
 _lab = next(lab for lab in config.assignments if lab.name == "lab2_gpu_basics")
-config = dataclasses.replace(config, assignments=[_lab], cell_timeout_s=30,
-                             notebook_timeout_s=60, memory_limit_mb=4096)
+config = dataclasses.replace(config, assignments=[_lab], cell_timeout_s=15,
+                             notebook_timeout_s=30, memory_limit_mb=4096)
 """
 
 

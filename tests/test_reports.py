@@ -64,14 +64,14 @@ def test_checks_come_hardest_first_with_their_discrimination_and_reasons():
                      _result("c", {"check_a": 0, "check_b": 0, "q": 0}),
                      _result("d", {"check_a": 2, "check_b": 0, "q": 0}, pending=("q",)))
     stats = item_statistics(results)
-    assert [s.item.name for s in stats] == ["check_b", "q", "check_a"]
+    assert [s.item.name for s in stats] == ["check_b", "check_a", "q"]  # written ones last
     check_b = stats[0]
     assert (check_b.scored, check_b.full, check_b.pass_rate) == (4, 1, 0.25)
     assert check_b.failures == [("check_b is wrong", 3)]
-    assert stats[1].scored == 3  # the answer still to grade by hand is not counted
+    assert stats[2].scored == 3  # the answer still to grade by hand is not counted
     # Each check's points against the rest of the score (totals 4, 6, 0, 2).
     assert check_b.discrimination == pytest.approx(correlation([0, 2, 0, 0], [4, 4, 0, 2]))
-    assert stats[2].discrimination == pytest.approx(3 / 33 ** 0.5)
+    assert stats[1].discrimination == pytest.approx(3 / 33 ** 0.5)
 
 
 def test_correlation_is_undefined_without_variation_or_data():

@@ -8,6 +8,7 @@ import io
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gpukit.reports.statistics import ItemStatistics
 
@@ -33,6 +34,7 @@ def status_chart(by_status: dict[str, int]) -> str:
         axes.annotate(str(by_status[name]), (by_status[name], y), xytext=(3, 0),
                       textcoords="offset points", va="center")
     axes.set_xlabel("submissions")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Submissions by status")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)
@@ -45,6 +47,7 @@ def score_histogram(totals: list[float], max_total: float) -> str:
     axes.hist(totals, bins=bins, range=(0, max_total or 1), color="#1565c0", edgecolor="white")
     axes.set_xlabel(f"automatic + manual points (of {max_total:g})")
     axes.set_ylabel("students")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Score distribution")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)
@@ -58,7 +61,7 @@ def pass_rate_chart(items: list[ItemStatistics]) -> str:
               color=["#8e24aa" if s.item.written else "#1565c0" for s in rows])
     axes.set_xlim(0, 100)
     axes.set_xlabel("% of scored submissions with full points")
-    axes.set_title("Checks, hardest first (purple: written, graded by hand)")
+    axes.set_title("Full points per check (purple: written answers, graded by hand)")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)
 
@@ -69,6 +72,7 @@ def grading_time_histogram(seconds: list[float]) -> str:
     axes.hist(seconds, bins=min(20, max(1, len(seconds))), color="#00838f", edgecolor="white")
     axes.set_xlabel("seconds to grade one submission (the whole job)")
     axes.set_ylabel("submissions")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title("Grading time")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)

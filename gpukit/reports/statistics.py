@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from gpukit.reports.classbook import ClassResults, GradedItem
 
-# Check outcomes that lost the student points, by the grader's verdict.
-LOST = ("failed", "error", "integrity", "needs_gpu", "not_run")
+# Check outcomes that lost the student points, by the grader's verdict (an integrity hold is
+# the instructor's to decide: the report lists it under what needs them).
+LOST = ("failed", "error", "needs_gpu", "not_run")
 
 
 @dataclass(frozen=True)
@@ -54,23 +55,26 @@ def summarize(results: ClassResults) -> ClassSummary:
 
 
 def item_statistics(results: ClassResults, top_messages: int = 3) -> list[ItemStatistics]:
-    """Every graded item's numbers, hardest first (lowest share of full points)."""
+    """Every graded item's numbers: the checks hardest first (lowest share of full points),
+    then the written answers, likewise."""
     scored = results.scored()
     found = []
     for item in results.items:
-        points = [(s.points(item.name), s.total) for s in scored
-                  if s.points(item.name) is not None and not s.scores[item.name].needs_manual]
-        own = [p for p, _ in points]
-        rest = [total - p for p, total in points]
-        messages = Counter(check.message for s in results.students if s.record is not None
+        # Scores still waiting for the instructor (a written answer, an integrity hold) are
+        # not final: neither their points nor their messages count yet.
+        final = [s for s in scored
+                 if item.name in s.scores and not s.scores[item.name].needs_manual]
+        own = [s.scores[item.name].points for s in final]
+        rest = [s.total - points for s, points in zip(final, own, strict=True)]
+        messages = Counter(check.message for s in final if s.record is not None
                            for check in s.record.checks
                            if check.check == item.name and check.status in LOST)
         found.append(ItemStatistics(
             item, len(own), sum(1 for p in own if p >= item.max_points),
             statistics.fmean(own) if own else None, correlation(own, rest),
             messages.most_common(top_messages)))
-    return sorted(found, key=lambda s: (s.pass_rate if s.pass_rate is not None else 2.0,
-                                        s.item.written))
+    return sorted(found, key=lambda s: (s.item.written,
+                                        s.pass_rate if s.pass_rate is not None else 2.0))
 
 
 def correlation(xs: list[float], ys: list[float]) -> float | None:

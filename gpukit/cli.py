@@ -178,14 +178,9 @@ def run_release(args: argparse.Namespace) -> int:
 def run_grade(args: argparse.Namespace) -> int:
     from gpukit.course.grade import GradingOptions, grade_directory, summary
     from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
-    from gpukit.errors import ConfigError
 
     loaded = _loaded(args)
-    labs = loaded.course.assignments
-    if args.assignment is None and len(labs) > 1:
-        raise ConfigError("The course has several assignments: say which to grade.",
-                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
-    lab = loaded.course.assignment(args.assignment) if args.assignment else labs[0]
+    lab = _one_lab(loaded, args.assignment, "grade")
     output = args.output or loaded.root / "graded" / lab.name
     if args.ray is not None:
         runner = RayCluster(args.ray or os.environ.get("RAY_ADDRESS") or None,
@@ -199,6 +194,17 @@ def run_grade(args: argparse.Namespace) -> int:
                               progress=not args.no_progress, options=options)
     print(summary(records, output))
     return 0
+
+
+def _one_lab(loaded, name: str | None, verb: str):
+    """The assignment named, or the course's only one."""
+    from gpukit.errors import ConfigError
+
+    labs = loaded.course.assignments
+    if name is None and len(labs) > 1:
+        raise ConfigError(f"The course has several assignments: say which to {verb}.",
+                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
+    return loaded.course.assignment(name) if name else labs[0]
 
 
 def _graded_labs(loaded, args: argparse.Namespace, single: bool = False) -> list:
@@ -279,13 +285,7 @@ def run_gradescope_autograder(args: argparse.Namespace) -> int:
     from gpukit.reports.gradescope import build_autograder
 
     loaded = _loaded(args)
-    labs = loaded.course.assignments
-    if args.assignment is None and len(labs) > 1:
-        from gpukit.errors import ConfigError
-
-        raise ConfigError("The course has several assignments: say which to build.",
-                          hint="Add --assignment " + " | ".join(lab.name for lab in labs))
-    lab = loaded.course.assignment(args.assignment) if args.assignment else labs[0]
+    lab = _one_lab(loaded, args.assignment, "build")
     target = args.output or loaded.root / "graded" / lab.name / "gradescope-autograder.zip"
     print(f"wrote {build_autograder(loaded, lab, target, args.visibility)}")
     return 0

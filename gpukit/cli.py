@@ -217,7 +217,8 @@ def _graded_labs(loaded, args: argparse.Namespace, single: bool = False) -> list
     else:
         labs = [lab for lab in loaded.course.assignments
                 if (loaded.root / "graded" / lab.name / "records").is_dir()]
-        if not labs and CourseLayout(loaded.root).gradebook.is_file():
+        if not labs and (loaded.course.gradebook_url
+                         or CourseLayout(loaded.root).gradebook.is_file()):
             labs = list(loaded.course.assignments)
     if not labs:
         raise ConfigError("Nothing graded yet in this course.",

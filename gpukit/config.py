@@ -58,6 +58,13 @@ def one_of(*allowed: str) -> Rule:
     return rule
 
 
+def database_url(value: Any) -> str | None:
+    if value == "" or re.fullmatch(r"[a-z][a-z0-9+_]*://.*", value):
+        return None
+    return ("a database URL as SQLAlchemy writes it (sqlite:////abs/path.db, "
+            "postgresql://user@host/db, mysql+pymysql://...), or \"\" for gradebook.db here")
+
+
 def identifier(value: Any) -> str | None:
     # nbgrader uses ids as directory names and database keys: keep them path- and URL-safe.
     ok = re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", value)
@@ -399,6 +406,11 @@ class Course:
     written_min_words: int = setting(
         20, help="Written answers shorter than this are flagged as incomplete in gpukit grade's "
         "records (their points stay manual).", rule=positive)
+    gradebook_url: str = setting(
+        "", help="nbgrader's gradebook: any database URL nbgrader accepts (SQLAlchemy's form, "
+        "e.g. postgresql://grader@db.example/course); empty for nbgrader's default, the SQLite "
+        "file gradebook.db in the course directory. Grading jobs use gradebooks of their own; "
+        "only gpukit grade's one writer opens this one.", rule=database_url)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -504,6 +516,11 @@ class LoadedConfig:
         """Where datasets are read from: $GPUKIT_DATA_DIR, else data_dir relative to root."""
         override = os.environ.get("GPUKIT_DATA_DIR")
         return Path(override) if override else (self.root / self.course.data_dir).resolve()
+
+    @property
+    def gradebook_url(self) -> str:
+        """The course gradebook's database URL (nbgrader's CourseDirectory.db_url)."""
+        return self.course.gradebook_url or f"sqlite:///{self.root / 'gradebook.db'}"
 
 
 def find_config(start: Path | None = None) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from tests.test_autograde_gpu_basics import FULL
@@ -93,7 +94,7 @@ def state(course_root: Path, output: Path, lab) -> dict:
     csv_lines = (output / "grades.csv").read_text().splitlines()
     gradebook = {}
     notebook = Path(CourseLayout(course_root).release(lab).name).stem
-    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gb:
+    with Gradebook(load_config(course_root / "grading_config.py").gradebook_url) as gb:
         for student in CLASS:
             try:
                 nb = gb.find_submission_notebook(notebook, lab.name, student)

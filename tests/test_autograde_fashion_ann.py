@@ -106,7 +106,7 @@ class TestFashionAnnSampleClass(LabTier):
         (folder / "gpukit_student" / "__init__.py").write_text(TAMPERED_RUNTIME)
         (folder / student_wheel_filename()).write_bytes(b"not the runtime")
         nbgrader_steps.autograde(course.root, lab.name, "--student", "tampered-runtime")
-        grades = read_grades(course.root, lab, notebook_stem(lab))
+        grades = read_grades(course.gradebook_url, lab, notebook_stem(lab))
         assert grades["tampered-runtime"].cells == grades["reference-solution"].cells
         autograded = layout.autograded("tampered-runtime", lab).parent
         assert not (autograded / "tampered-runtime-was-imported").exists()

@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.course.layout import CourseLayout
 from tests.lab_tier import lab_of
-from tests.mixed_class import CLASS, course_copy, grade, state
+from tests.mixed_class import CLASS, LIMITS, course_copy, grade, state
 
 pytestmark = pytest.mark.slow
 
@@ -53,9 +53,16 @@ def test_one_worker_grades_the_class_as_expected(one_worker):
 
 def test_two_workers_give_exactly_the_one_worker_results(released_course, lab, submissions,
                                                          one_worker, tmp_path):
-    root = course_copy(released_course, tmp_path / "course")
+    """... also with the gradebook at a database URL of the instructor's choosing (here a
+    SQLite file outside the course: no server in CI), which only the writer opens."""
+    (tmp_path / "databases").mkdir()
+    url = f"sqlite:///{tmp_path / 'databases' / 'course.db'}"
+    root = course_copy(released_course, tmp_path / "course", LIMITS +
+                       f"config = dataclasses.replace(config, gradebook_url={url!r})\n")
     grade(root, lab.name, submissions, tmp_path / "out", "--workers", "2")
     assert state(root, tmp_path / "out", lab) == one_worker["state"]
+    assert (tmp_path / "databases" / "course.db").is_file()
+    assert not (root / "gradebook.db").exists()
 
 
 def test_a_batch_killed_halfway_resumes_to_the_same_state(released_course, lab, submissions,

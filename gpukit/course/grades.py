@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -39,10 +38,10 @@ class SubmissionGrades:
         return sum(c.max_score for c in self.cells.values() if c.written)
 
 
-def read_grades(root: Path, lab: Lab, notebook: str) -> dict[str, SubmissionGrades]:
-    """Per student, every graded cell's automatic score from the gradebook in ``root``."""
+def read_grades(gradebook_url: str, lab: Lab, notebook: str) -> dict[str, SubmissionGrades]:
+    """Per student, every graded cell's automatic score from the gradebook."""
     grades: dict[str, SubmissionGrades] = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(gradebook_url) as gb:
         for submission in gb.assignment_submissions(lab.name):
             student = submission.student.id
             try:
@@ -57,11 +56,11 @@ def read_grades(root: Path, lab: Lab, notebook: str) -> dict[str, SubmissionGrad
     return grades
 
 
-def register_ungradable(root: Path, lab: Lab, student: str) -> None:
+def register_ungradable(gradebook_url: str, lab: Lab, student: str) -> None:
     """Put a submission nothing could be graded of into the gradebook, as `nbgrader autograde`
     leaves one whose notebook it cannot read: every cell without a score, needing a manual
     grade, so formgrader lists the student."""
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with warnings.catch_warnings(), Gradebook(gradebook_url) as gb:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's own code
         gb.update_or_create_student(student)
         gb.update_or_create_submission(lab.name, student)

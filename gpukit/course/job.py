@@ -100,8 +100,9 @@ def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    # The job's own gradebook, whatever database the course's is in (the writer merges).
     course = dataclasses.replace(loaded.course, data_dir=str(loaded.data_dir),
-                                 assignments=[lab])
+                                 assignments=[lab], gradebook_url="")
     (folder / CONFIG_FILE_NAME).write_text(TEMPLATE_CONFIG.format(course=course))
     write_shim(folder)
     layout = CourseLayout(loaded.root)

@@ -36,7 +36,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     c.CourseDirectory.course_id = course.course_id
     c.CourseDirectory.root = str(loaded.root)
     c.CourseDirectory.solution_directory = "solutions"
-    c.CourseDirectory.db_url = f"sqlite:///{loaded.root / 'gradebook.db'}"
+    c.CourseDirectory.db_url = loaded.gradebook_url
 
     # Per-cell limit when nbgrader executes a notebook (autograde, validate).
     c.Execute.timeout = course.cell_timeout_s

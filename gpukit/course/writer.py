@@ -62,7 +62,7 @@ class CourseWriter:
 
     def invalid(self, student: str, problem: str, fingerprint: str = "") -> SubmissionRecord:
         """A submission nothing could be graded of: registered as nbgrader would, recorded."""
-        register_ungradable(self.course.root, self.lab, student)
+        register_ungradable(self.course.gradebook_url, self.lab, student)
         return self._finish(SubmissionRecord(student, self.lab.name, "invalid", problem,
                                              fingerprint=fingerprint))
 
@@ -87,7 +87,7 @@ class CourseWriter:
         notebook = Path(files_of(self.lab).notebook_name).stem
         rows = {row.name: row for row in result.grades}
         with warnings.catch_warnings(), \
-                Gradebook(f"sqlite:///{self.layout.gradebook}") as gb:
+                Gradebook(self.course.gradebook_url) as gb:
             warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's code
             gb.update_or_create_student(result.student)
             gb.update_or_create_submission(self.lab.name, result.student)

@@ -103,16 +103,15 @@ class ClassResults:
 
 def load_class(course: LoadedConfig, lab: Lab, output: Path | None = None) -> ClassResults:
     """The results of ``lab``: its gradebook rows, joined with the records in ``output``."""
-    layout = CourseLayout(course.root)
     output = output or course.root / "graded" / lab.name
-    if not layout.gradebook.is_file():
-        raise GpukitError(f"No gradebook at {layout.gradebook}.",
+    if not course.course.gradebook_url and not CourseLayout(course.root).gradebook.is_file():
+        raise GpukitError(f"No gradebook at {CourseLayout(course.root).gradebook}.",
                           hint=f"Grade the class first: gpukit grade SUBMISSIONS "
                           f"--assignment {lab.name}")
     records = _records(output)
     items: dict[str, GradedItem] = {}
     students: dict[str, StudentResult] = {}
-    with Gradebook(f"sqlite:///{layout.gradebook}") as gb:
+    with Gradebook(course.gradebook_url) as gb:
         try:
             assignment = gb.find_assignment(lab.name)
         except MissingEntry:

@@ -19,6 +19,7 @@ import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
@@ -265,7 +266,8 @@ def test_the_report_renders_in_a_real_browser_with_every_plot(report, tmp_path):
     assert problems == []
     assert dict(images) == {"plot-status": True, "plot-scores": True, "plot-checks": True,
                             "plot-grading-time": True}
-    assert links and all(Path(link.removeprefix("file://")).is_file() for link in links)
+    assert links and all(Path(unquote(link.removeprefix("file://"))).is_file()
+                         for link in links)
     assert (tmp_path / "report.png").stat().st_size > 50_000
 
 

@@ -6,9 +6,10 @@ release, the demo class, and the fixtures in tests/fixtures/core_mnist/ (edits o
 EXPECTED is the explicit table of the points every check must give; every check appears with
 zero points in at least one row, so each is shown to fail on the submission meant to fail it.
 
-The class is graded on a shorter variant of the lab (SETTINGS: two epochs, thresholds 0.955,
-which the reference passes at about 0.967 and the softmax mistake misses at about 0.937); the
-lab's own settings (five epochs, 0.97) grade the reference solution in `require_policy_run`.
+The class is graded on a shorter variant of the lab (SETTINGS: one epoch, thresholds 0.93, which
+the reference passes at about 0.96 (Keras) and 0.95 (PyTorch) and the softmax mistake misses at
+about 0.85); the lab's own settings (five epochs, 0.97) grade the reference solution in
+`require_policy_run`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ FULL = {"environment": 2, "gpu_report": 2, "device": 1, "keras_model": 2, "keras
         "keras_on_gpu": 1, "torch_model": 2, "torch_placement": 2, "torch_accuracy": 4,
         "timing": 2}
 ZERO = dict.fromkeys(FULL, 0)
-SETTINGS = {"epochs": 2, "keras_accuracy_threshold": 0.955, "torch_accuracy_threshold": 0.955}
+SETTINGS = {"epochs": 1, "keras_accuracy_threshold": 0.93, "torch_accuracy_threshold": 0.93}
 
 EXPECTED = {
     "reference-solution": FULL,
@@ -51,8 +52,8 @@ EXPECTED = {
     "empty-written-answers": FULL,
     "tf-warnings-on-stderr": FULL,
     "tutorial-style-spellings": FULL,
-    # Trained with a softmax before CrossEntropyLoss, the MLP stays below the threshold (0.937
-    # after two epochs): the mistake costs the accuracy too, measured by the grader from the
+    # Trained with a softmax before CrossEntropyLoss, the MLP stays below the threshold (0.85
+    # after one epoch): the mistake costs the accuracy too, measured by the grader from the
     # weights.
     "softmax-in-functional-forward": {**FULL, "torch_model": 0, "torch_accuracy": 0},
     "hides-its-errors": ZERO,  # tampering: held at zero for review (see test_grade_corpus.py)
@@ -81,13 +82,13 @@ MESSAGES = {
     ("device-hardcoded-cpu", "device"): "does not choose CUDA when CUDA is available",
     ("keras-wrong-architecture", "keras_model"): "the Dense layers must have 128 and then 10 "
                                                  "units",
-    ("keras-below-threshold", "keras_accuracy"): "is below 0.955",
+    ("keras-below-threshold", "keras_accuracy"): "is below 0.93",
     ("reported-accuracy-mismatch", "keras_accuracy"): "You report a Keras test accuracy of "
                                                       "0.9950, but the grader measured 0.9",
     ("torch-wrong-architecture", "torch_model"): "must have the layers Linear(784, 128)",
     ("softmax-in-functional-forward", "torch_model"): "MnistMLP must return logits, not "
                                                       "probabilities",
-    ("softmax-in-functional-forward", "torch_accuracy"): "is below 0.955",
+    ("softmax-in-functional-forward", "torch_accuracy"): "is below 0.93",
     ("batches-never-moved", "torch_placement"): "batches that are not on `device`",
     ("model-never-moved", "torch_placement"): "a model that was never moved to `device`",
     ("accuracy-hardcoded-untrained", "torch_accuracy"): "The grader measured your trained "

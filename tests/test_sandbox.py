@@ -141,7 +141,7 @@ def test_the_supervisor_stops_a_kernel_past_the_process_limit(start):
                    "for _ in range(20):\n"
                    "    if os.fork() == 0:\n"
                    "        time.sleep(30); os._exit(0)\n"
-                   "time.sleep(30)", timeout=20)
+                   "time.sleep(30)", timeout=10)
     assert not kernel.manager.is_alive()
     assert "stopped the kernel: it ran more than 8 processes" in kernel.log.read_text()
 
@@ -151,7 +151,7 @@ def test_the_supervisor_stops_a_kernel_past_the_memory_limit(start):
     with contextlib.suppress(Exception):
         kernel.run("import numpy as np, time\n"
                    "hoard = [np.ones(16 << 20) for _ in range(28)]\n"  # 128 MB each, 3.5 GB
-                   "time.sleep(30)", timeout=20)
+                   "time.sleep(30)", timeout=10)
     assert not kernel.manager.is_alive()
     assert "stopped the kernel: it used" in kernel.log.read_text()
     assert "more than memory_limit_mb = 1500" in kernel.log.read_text()

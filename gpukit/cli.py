@@ -12,6 +12,10 @@ from pathlib import Path
 from gpukit import __version__
 from gpukit.errors import GpukitError
 
+# Gradescope's test visibilities (gpukit/reports/gradescope.py checks them too; not imported
+# from there, which would load nbgrader for every command's --help).
+GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -113,8 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the user field Moodle's import maps (default: email)")
     sub.add_argument("--student", default=None, help="gradescope: write only this "
                      "student's results.json, to --output")
-    sub.add_argument("--visibility", default="visible", choices=("hidden", "after_due_date",
-                                                                 "after_published", "visible"),
+    sub.add_argument("--visibility", default="visible", choices=GRADESCOPE_VISIBILITIES,
                      help="gradescope: when students see each check's test (default: visible; "
                      "the checks' messages are written for students)")
     sub = command("gradescope-autograder", run_gradescope_autograder, "Build the Gradescope "
@@ -125,8 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "one in grading_config.py)")
     sub.add_argument("--output", type=Path, default=None, help="zip to write (default: "
                      "graded/<assignment>/gradescope-autograder.zip)")
-    sub.add_argument("--visibility", default="visible", choices=("hidden", "after_due_date",
-                                                                 "after_published", "visible"),
+    sub.add_argument("--visibility", default="visible", choices=GRADESCOPE_VISIBILITIES,
                      help="when students see each check's result (default: visible)")
     add_data_commands(commands)
     return parser
@@ -209,7 +211,6 @@ def _one_lab(loaded, name: str | None, verb: str):
 
 def _graded_labs(loaded, args: argparse.Namespace, single: bool = False) -> list:
     """The assignments a report or export covers, as asked or every one graded so far."""
-    from gpukit.course.layout import CourseLayout
     from gpukit.errors import ConfigError
 
     if args.assignment:
@@ -217,8 +218,7 @@ def _graded_labs(loaded, args: argparse.Namespace, single: bool = False) -> list
     else:
         labs = [lab for lab in loaded.course.assignments
                 if (loaded.root / "graded" / lab.name / "records").is_dir()]
-        if not labs and (loaded.course.gradebook_url
-                         or CourseLayout(loaded.root).gradebook.is_file()):
+        if not labs and (loaded.gradebook_file is None or loaded.gradebook_file.is_file()):
             labs = list(loaded.course.assignments)
     if not labs:
         raise ConfigError("Nothing graded yet in this course.",

@@ -522,6 +522,12 @@ class LoadedConfig:
         """The course gradebook's database URL (nbgrader's CourseDirectory.db_url)."""
         return self.course.gradebook_url or f"sqlite:///{self.root / 'gradebook.db'}"
 
+    @property
+    def gradebook_file(self) -> Path | None:
+        """The gradebook's SQLite file; None where it lives in a database server."""
+        url = self.gradebook_url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
 
 def find_config(start: Path | None = None) -> Path:
     """The grading_config.py in ``start`` or its nearest parent."""

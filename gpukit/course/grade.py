@@ -209,8 +209,8 @@ def _protect_from_kernels(course: LoadedConfig, submissions: Path, output: Path)
     folders are hidden (another student's notebook, records or feedback)."""
     os.environ[PROTECT_VARIABLE] = str(course.root.resolve())
     hidden = [submissions, output, *CourseLayout(course.root).private_to_grader()]
-    if course.gradebook_url.startswith("sqlite:///"):  # a gradebook file kept elsewhere
-        hidden.append(Path(course.gradebook_url.removeprefix("sqlite:///")))
+    if course.gradebook_file not in (None, CourseLayout(course.root).gradebook):
+        hidden.append(course.gradebook_file)  # kept elsewhere by gradebook_url
     os.environ[HIDE_VARIABLE] = os.pathsep.join(str(p.resolve()) for p in hidden)
 
 

@@ -10,6 +10,7 @@ A failing outcome is raised as :class:`CheckFailed`, so nbgrader scores the cell
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import warnings
@@ -184,9 +185,8 @@ class _CheckPlugin:
                 self.outcome = CheckOutcome(self.name, "passed", "", self._grader.gpu_available,
                                             dict(self._grader.measured))
             return
-        outcome = self._classify(call.excinfo)
-        self.outcome = CheckOutcome(outcome.check, outcome.status, outcome.message,
-                                    outcome.gpu_path, dict(self._grader.measured))
+        self.outcome = dataclasses.replace(self._classify(call.excinfo),
+                                           measured=dict(self._grader.measured))
 
     def _classify(self, excinfo: pytest.ExceptionInfo) -> CheckOutcome:
         gpu, error = self._grader.gpu_available, excinfo.value

@@ -13,7 +13,7 @@ ADVICE = {
     "integrity": "Held at zero for review. Read the findings and the notebook; lift the hold in "
                  "formgrader (restore the automatic scores) if the flag was wrong.",
     "environment": "The grading environment failed, not the student: fix it (see the message) "
-                   "and grade these again with gpukit grade --regrade.",
+                   "and run gpukit grade again (these are graded again without --regrade).",
     "error": "Grading could not finish (kernel died, memory or process limit). Look at the "
              "message; grade again once fixed, or grade by hand.",
     "timeout": "Stopped at a time limit. Raise the limit in grading_config.py and grade again "

@@ -15,7 +15,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.layout import CourseLayout, notebook_stem
+from gpukit.course.layout import notebook_stem
 from gpukit.course.records import SubmissionRecord
 from gpukit.errors import GpukitError
 
@@ -104,8 +104,8 @@ class ClassResults:
 def load_class(course: LoadedConfig, lab: Lab, output: Path | None = None) -> ClassResults:
     """The results of ``lab``: its gradebook rows, joined with the records in ``output``."""
     output = output or course.root / "graded" / lab.name
-    if not course.course.gradebook_url and not CourseLayout(course.root).gradebook.is_file():
-        raise GpukitError(f"No gradebook at {CourseLayout(course.root).gradebook}.",
+    if course.gradebook_file is not None and not course.gradebook_file.is_file():
+        raise GpukitError(f"No gradebook at {course.gradebook_file}.",
                           hint=f"Grade the class first: gpukit grade SUBMISSIONS "
                           f"--assignment {lab.name}")
     records = _records(output)

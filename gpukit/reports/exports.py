@@ -98,12 +98,13 @@ def canvas_csv(classes: list[ClassResults], mapping: StudentMapping,
     writer.writerow([*CANVAS_COLUMNS, *titles])
     writer.writerow(["    Points Possible", "", "", "", "",
                      *(_number(c.max_total) for c in classes)])
+    scores = _totals(classes)
     for student_id, s in sorted(students.items()):
         name = mapping.field(s, "Student") or _last_first(s) or student_id
         writer.writerow([name, mapping.field(s, "ID") or s.lms_user_id,
                          mapping.field(s, "SIS User ID"), mapping.field(s, "SIS Login ID"),
                          mapping.field(s, "Section"),
-                         *(_total(c, student_id) for c in classes)])
+                         *(totals.get(student_id, "") for totals in scores)])
     return out.getvalue()
 
 
@@ -120,8 +121,9 @@ def moodle_csv(classes: list[ClassResults], mapping: StudentMapping, key: str) -
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([key, *(c.assignment for c in classes)])
+    scores = _totals(classes)
     for student_id, s in sorted(students.items()):
-        writer.writerow([identity(s), *(_total(c, student_id) for c in classes)])
+        writer.writerow([identity(s), *(totals.get(student_id, "") for totals in scores)])
     return out.getvalue()
 
 
@@ -133,13 +135,11 @@ def _students(classes: Iterable[ClassResults]) -> dict[str, StudentResult]:
     return found
 
 
-def _total(results: ClassResults, student: str) -> str:
-    """The student's score for the assignment; empty (no change in the LMS) where nothing was
-    scored: no submission, or a submission that could not be graded."""
-    for s in results.students:
-        if s.student == student and s.scores:
-            return _number(s.total)
-    return ""
+def _totals(classes: list[ClassResults]) -> list[dict[str, str]]:
+    """Per assignment, the score of every student something was scored of; the others get an
+    empty cell (no change in the LMS): no submission, or one that could not be graded."""
+    return [{s.student: _number(s.total) for s in results.students if s.scores}
+            for results in classes]
 
 
 def _refuse_missing(missing: list[str], what: str, column: str) -> None:

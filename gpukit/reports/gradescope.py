@@ -30,8 +30,6 @@ from gpukit.reports.classbook import ClassResults, StudentResult
 from gpukit.reports.exports import ExportError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
-# The statuses whose submission gets a score; others say why in the output, with score 0
-# (invalid: nothing gradable was handed in) or no results at all (the grader's own fault).
 STUDENT_IN_SUBMISSION = "student"  # the one student of a Gradescope run
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 import jsonschema
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.course.layout import notebook_stem
 from gpukit.course.records import CheckRecord, SubmissionRecord
@@ -137,7 +137,7 @@ def _gradebook(root: Path, lab) -> dict[str, dict[str, tuple[float, bool]]]:
             try:
                 nb = gb.find_submission_notebook(notebook_stem(lab), lab.name,
                                                  submission.student.id)
-            except Exception:  # noqa: BLE001 - no notebook row: nothing scored
+            except MissingEntry:  # no notebook row: nothing scored
                 continue
             if any(g.auto_score is not None or g.manual_score is not None for g in nb.grades):
                 found[submission.student.id] = {g.name: (g.score, g.needs_manual_grade)

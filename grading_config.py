@@ -1,20 +1,12 @@
 """The one file an instructor edits: the course, its labs, points, thresholds and limits.
 
-Every field is described in gpukit/config.py; `gpukit config` prints them all with their current
-values. After editing, run `gpukit release` to render and release the notebooks again.
+Every field is described in gpukit/config.py (the course) and gpukit/labs/<lab>/__init__.py (each
+lab); `gpukit config` prints them all with their current values. After editing, run
+`gpukit release` to render and release the notebooks again.
 """
 
-from gpukit.config import (
-    Course,
-    CpuGpuLab,
-    CpuGpuPoints,
-    FashionAnnLab,
-    FashionAnnPoints,
-    GpuBasicsLab,
-    GpuBasicsPoints,
-    MnistLab,
-    MnistPoints,
-)
+from gpukit.config import Course
+from gpukit.labs import core_mnist, cpu_vs_gpu, fashion_ann, gpu_basics
 
 config = Course(
     course_id="gpu-training",
@@ -26,28 +18,28 @@ config = Course(
     cell_timeout_s=120,
     notebook_timeout_s=900,
     assignments=[
-        MnistLab(
+        core_mnist.Lab(
             name="lab1_mnist",
             epochs=5,
             keras_accuracy_threshold=0.97,
             torch_accuracy_threshold=0.97,
-            points=MnistPoints(),  # e.g. MnistPoints(keras_accuracy=6) to reweigh a check
+            points=core_mnist.Points(),  # e.g. core_mnist.Points(keras_accuracy=6) to reweigh
         ),
-        GpuBasicsLab(
+        gpu_basics.Lab(
             name="lab2_gpu_basics",
             memory_tensor_mb=15,  # the tensor measure_allocation() creates, in MB
-            points=GpuBasicsPoints(),  # e.g. GpuBasicsPoints(forward_on=4) to reweigh a check
+            points=gpu_basics.Points(),  # e.g. gpu_basics.Points(forward_on=4) to reweigh
         ),
-        FashionAnnLab(
+        fashion_ann.Lab(
             name="lab3_fashion_ann",
             epochs=5,
             batch_size=64,
             learning_rate=1e-3,
             # Published MLPs reach about 0.87-0.89 on Fashion-MNIST: see `gpukit config`.
             accuracy_threshold=0.85,
-            points=FashionAnnPoints(),
+            points=fashion_ann.Points(),
         ),
-        CpuGpuLab(
+        cpu_vs_gpu.Lab(
             name="lab4_cpu_vs_gpu",
             batch_size=64,
             train_batches=20,  # fixed: CPU training stays short on any dataset size
@@ -55,7 +47,7 @@ config = Course(
             inference_batches=10,
             sweep_batch_sizes=[32, 64, 128, 256],
             sweep_batches=5,
-            points=CpuGpuPoints(),
+            points=cpu_vs_gpu.Points(),
         ),
     ],
 )

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GPUKIT_DATA_DIR"] = str(args.data_dir.resolve())
 
     loaded = load_config(REPO_ROOT / "grading_config.py")
-    lab = next(lab for lab in loaded.course.assignments if lab.template == "core_mnist")
+    lab = next(lab for lab in loaded.course.assignments if lab.lab_id == "core_mnist")
     layout = CourseLayout(loaded.root)
     grade_s: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(result, indent=2))
     print()
     for each in loaded.course.assignments:
-        target = GRADE_TARGET_S.get(each.template, DEFAULT_GRADE_TARGET_S)
+        target = GRADE_TARGET_S.get(each.lab_id, DEFAULT_GRADE_TARGET_S)
         seconds = grade_s[each.name]
         print(f"gpukit grade, one reference submission of {each.name}: {seconds:6.1f} s  "
               f"{'PASS' if seconds <= target else 'FAIL'} (target <= {target:.0f} s)")

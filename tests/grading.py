@@ -15,7 +15,6 @@ from gpukit.config import Lab, LoadedConfig, load_config
 from gpukit.course.release import release_course
 from gpukit.demo.run import demo_submissions, prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
-from tests.conftest import FIXTURES
 
 
 def run_gpukit_grade(course_root: Path, lab_name: str, submissions: Path, output: Path, *,
@@ -52,7 +51,7 @@ config = dataclasses.replace(config, assignments=[
 def grade_sample_class(released_course: LoadedConfig, lab: Lab, work: Path,
                        students: set[str], env: dict[str, str] | None = None,
                        settings: dict | None = None) -> dict:
-    """The lab's demo submissions and its tests/fixtures/<template>/*.edits, graded in one run.
+    """The lab's demo submissions and its fixtures/*.edits, graded in one run.
 
     ``students`` is the test's expected table: every submission must have its row there.
     ``settings`` overrides some of the lab's settings (a shorter variant): the course is then
@@ -69,7 +68,7 @@ def grade_sample_class(released_course: LoadedConfig, lab: Lab, work: Path,
         lab, masters = course.course.assignment(lab.name), course.root
     notebooks = {s.student: s.notebook for s in demo_submissions(masters, lab)}
     solution = notebooks["reference-solution"]
-    for path in sorted((FIXTURES / lab.template).glob("*.edits")):
+    for path in sorted((lab.folder / "fixtures").glob("*.edits")):
         notebooks[path.stem] = apply_edits_file(solution, path)
     assert set(notebooks) == students, "every submission needs its row in EXPECTED"
     submissions = work / "submissions"

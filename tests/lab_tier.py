@@ -1,102 +1,122 @@
 """The end-to-end tests every lab's sample class gets, graded once by the real `gpukit grade`.
 
-A lab's test module subclasses :class:`LabTier` and states its expectations as tables: FULL (the
+A lab states its expectations as tables in its folder's ``fixtures/expected.py``: FULL (the
 points of every autograded check), EXPECTED (the points every sample submission must get: the
-reference solution, the untouched release, the demo class in gpukit/demo/submissions/<template>/
-and the fixtures in tests/fixtures/<template>/, each an edit of the solution named for what it
-exercises) and MESSAGES (what the student reads for a failed check). The tests here check the
-tables against what real nbgrader, real kernels and the lab's hidden checks did.
+reference solution, the untouched release, the lab's demo class and its fixtures, each an edit
+of the solution named for what it exercises), MESSAGES (what the student reads for a failed
+check), and optionally SETTINGS (a shorter variant of the lab), STATUS and INTEGRITY_MESSAGES
+(submissions held for review), GPU_ONLY, WRITTEN, FEEDBACK and SUMMARY. test_lab_tiers.py makes
+one :class:`LabTier` per kit lab; the tests here check the tables against what real nbgrader,
+real kernels and the lab's hidden checks did.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from types import ModuleType
 from typing import ClassVar
 
 import pytest
 
 from gpukit.course.layout import CourseLayout
-from tests.conftest import FIXTURES
-from tests.grading import grade_sample_class
 
 # Text of the hidden machinery that feedback must never show.
 HIDDEN_TEXT = ("HIDDEN TESTS", "import check", "check(&quot;", "observe_training",
                "SIMULATED_DEVICE")
 
 
-def lab_of(loaded, template: str):
-    return next(lab for lab in loaded.course.assignments if lab.template == template)
+def lab_of(loaded, lab_id: str):
+    return next(lab for lab in loaded.course.assignments if lab.lab_id == lab_id)
 
 
 @pytest.mark.slow
 class LabTier:
-    template: ClassVar[str]
-    FULL: ClassVar[dict[str, float]]
-    EXPECTED: ClassVar[dict[str, dict[str, float]]]
-    MESSAGES: ClassVar[dict[tuple[str, str], str]]
-    GPU_ONLY: ClassVar[set[str]] = set()  # checks skipped with full points on a CPU grader
-    WRITTEN: ClassVar[dict[str, dict[str, str]]]  # completeness states of two submissions
-    FEEDBACK: ClassVar[tuple[str, str]]  # a submission and a sentence its feedback shows
-    SETTINGS: ClassVar[dict] = {}  # a shorter variant of the lab's settings, if any
+    lab_id: ClassVar[str]
+    expected: ClassVar[ModuleType]  # the lab's fixtures/expected.py
+
+    @classmethod
+    def table(cls, name: str, default=None):
+        return getattr(cls.expected, name, default)
 
     @classmethod
     def pytest_generate_tests(cls, metafunc: pytest.Metafunc) -> None:
-        if "student" in metafunc.fixturenames and "check" in metafunc.fixturenames:
-            metafunc.parametrize(("student", "check"), sorted(cls.MESSAGES))
-        elif "student" in metafunc.fixturenames:
-            metafunc.parametrize("student", sorted(cls.EXPECTED))
+        tables = {"check": "MESSAGES", "held": "INTEGRITY_MESSAGES"}
+        for argument, table in tables.items():
+            if "student" in metafunc.fixturenames and argument in metafunc.fixturenames:
+                cases = sorted(cls.table(table, {}))
+                metafunc.parametrize(("student", argument), cases or [pytest.param(
+                    None, None, marks=pytest.mark.skip(reason=f"no {table} in this lab"))])
+                return
+        if "student" in metafunc.fixturenames:
+            metafunc.parametrize("student", sorted(cls.expected.EXPECTED))
 
     @pytest.fixture(scope="class")
     @classmethod
-    def graded(cls, released_course, tmp_path_factory) -> dict:
+    def graded(cls, sample_class) -> dict:
         """All sample submissions of the lab, graded once by `gpukit grade` as a subprocess."""
-        return grade_sample_class(released_course, lab_of(released_course, cls.template),
-                                  tmp_path_factory.mktemp(cls.template), set(cls.EXPECTED),
-                                  settings=cls.SETTINGS)
+        return sample_class(cls.lab_id)
 
-    def test_every_check_fails_on_some_fixture(self):
-        fixtures = {p.stem for p in (FIXTURES / self.template).glob("*.edits")}
-        for check in set(self.FULL) - self.GPU_ONLY:  # no CPU submission can fail those
-            assert any(self.EXPECTED[name][check] == 0 for name in fixtures), check
+    def fixtures(self, graded) -> list:
+        return sorted((graded["lab"].folder / "fixtures").glob("*.edits"))
 
-    def test_fixture_files_say_what_they_exercise(self):
-        for path in sorted((FIXTURES / self.template).glob("*.edits")):
+    def test_every_check_fails_on_some_fixture(self, graded):
+        names = {p.stem for p in self.fixtures(graded)}
+        gpu_only = self.table("GPU_ONLY", set())
+        for check in set(self.expected.FULL) - gpu_only:  # no CPU submission can fail those
+            assert any(self.expected.EXPECTED[name][check] == 0 for name in names), check
+
+    def test_fixture_files_say_what_they_exercise(self, graded):
+        for path in self.fixtures(graded):
             assert path.read_text().startswith("# "), path.name
+
+    def test_full_marks_are_the_labs_points(self, graded):
+        assert self.expected.FULL == graded["lab"].points.checks()
 
     def test_each_check_scores_as_expected(self, graded, student):
         row = graded["rows"][student]
-        assert row["status"] == "graded"
-        assert {check: float(row[check]) for check in self.FULL} == self.EXPECTED[student]
-        assert float(row["score"]) == sum(self.EXPECTED[student].values())
-        assert float(row["max_score"]) == sum(self.FULL.values())
+        assert row["status"] == self.table("STATUS", {}).get(student, "graded")
+        full, expected = self.expected.FULL, self.expected.EXPECTED[student]
+        assert {check: float(row[check]) for check in full} == expected
+        assert float(row["score"]) == sum(expected.values())
+        assert float(row["max_score"]) == sum(full.values())
 
     def test_failed_check_tells_the_student_why(self, graded, student, check):
         outcome = next(c for c in graded["records"][student]["checks"] if c["check"] == check)
         assert outcome["status"] == "failed"
-        assert self.MESSAGES[student, check] in outcome["message"]
+        assert self.expected.MESSAGES[student, check] in outcome["message"]
         assert "\n" not in outcome["message"].strip()  # one sentence, no traceback
+
+    def test_a_submission_held_for_review_says_why(self, graded, student, held):
+        outcome = next(c for c in graded["records"][student]["checks"] if c["check"] == held)
+        assert outcome["status"] == "integrity"
+        assert self.expected.INTEGRITY_MESSAGES[student, held] in outcome["message"]
+        assert "behaves differently on the data it is graded with" in \
+            graded["rows"][student]["message"]
 
     def test_cpu_gradable_checks_really_ran_on_the_cpu_grader(self, graded):
         statuses = {c["check"]: c["status"]
                     for c in graded["records"]["reference-solution"]["checks"]}
-        expected = {check: "skipped" if check in self.GPU_ONLY else "passed"
-                    for check in self.FULL}
-        assert statuses == expected
-        for check in self.GPU_ONLY:
+        gpu_only = self.table("GPU_ONLY", set())
+        assert statuses == {check: "skipped" if check in gpu_only else "passed"
+                            for check in self.expected.FULL}
+        for check in gpu_only:
             outcome = next(c for c in graded["records"]["reference-solution"]["checks"]
                            if c["check"] == check)
             assert "gpu_policy='prefer'" in outcome["message"]
+        assert graded["rows"]["reference-solution"]["needs_gpu_regrade"] == ""
 
     def test_written_answers_completeness_is_recorded_not_scored(self, graded):
-        for student, states in self.WRITTEN.items():
+        pending = sum(graded["lab"].points.written().values())
+        for student, states in self.table("WRITTEN", {}).items():
             recorded = {w["question"]: w["state"] for w in graded["records"][student]["written"]}
             assert recorded == states, student
+            assert float(graded["rows"][student]["manual_points_pending"]) == pending
 
     def test_feedback_shows_why_and_no_hidden_test_text(self, graded):
         feedback = graded["output"] / "feedback"
-        assert len(list(feedback.glob("*.html"))) == len(self.EXPECTED)
-        student, sentence = self.FEEDBACK
+        assert len(list(feedback.glob("*.html"))) == len(self.expected.EXPECTED)
+        student, sentence = self.expected.FEEDBACK
         html = (feedback / f"{student}.html").read_text()
         assert sentence in html  # the student learns what failed
         for secret in HIDDEN_TEXT:
@@ -106,9 +126,12 @@ class LabTier:
         now = {p.name: p.read_bytes() for p in graded["submissions"].iterdir()}
         assert now == graded["originals"]
 
-    def test_summary_counts_every_submission(self, graded):
-        count = len(self.EXPECTED)
-        assert f"{count} submissions: {count} graded" in graded["stdout"]
+    def test_summary_counts_every_submission_and_names_each_problem(self, graded):
+        count, held = len(self.expected.EXPECTED), len(self.table("STATUS", {}))
+        counted = f"{count - held} graded, {held} integrity." if held else f"{count} graded."
+        assert f"{count} submissions: {counted}" in graded["stdout"]
+        for line in self.table("SUMMARY", ()):
+            assert line in graded["stdout"]
 
     def test_reference_solution_passes_nbgrader_validate(self, graded):
         course = graded["course"]

@@ -40,7 +40,7 @@ def test_config_prints_every_setting():
 
 
 def test_bad_config_gives_a_message_not_a_traceback(write_config, tmp_path):
-    write_config('course_id="c1", gpu_policy="always", assignments=[MnistLab()]')
+    write_config('course_id="c1", gpu_policy="always", assignments=[core_mnist.Lab()]')
     done = gpukit("config", cwd=tmp_path)
     assert done.returncode == 1
     assert "gpu_policy = 'always' is invalid" in done.stderr
@@ -55,7 +55,7 @@ def test_render_outside_a_course_says_where_to_run(tmp_path):
 
 
 def test_render_writes_the_master_notebook(write_config, tmp_path):
-    write_config('course_id="c1", assignments=[MnistLab(name="week1")]')
+    write_config('course_id="c1", assignments=[core_mnist.Lab(name="week1")]')
     done = gpukit("render", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "source" / "week1" / "mnist_keras_pytorch.ipynb").is_file()
@@ -76,7 +76,7 @@ def test_real_mnist_verifies(mnist_data_dir):
 
 
 def test_a_report_before_any_grading_says_what_to_do(write_config, tmp_path):
-    write_config('course_id="c1", assignments=[MnistLab()]')
+    write_config('course_id="c1", assignments=[core_mnist.Lab()]')
     done = gpukit("report", cwd=tmp_path)
     assert done.returncode == 1
     assert "Nothing graded yet" in done.stderr and "gpukit grade" in done.stderr

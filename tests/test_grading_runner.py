@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
 from gpukit.grading.outcome import MIME_TYPE, CheckFailed, CheckOutcome
 from gpukit.grading.runner import run_check
+
+# A course's own lab (labs/probe/ beside grading_config.py), whose checks say how checks end.
+PROBE_LAB = '''
+from dataclasses import dataclass
+
+from gpukit.labs.base import LabPoints, LabSettings, assignment_name, check_points, points_of
+from gpukit.settings import fraction, setting
+
+
+@dataclass(frozen=True)
+class Points(LabPoints):
+    ok: float = check_points(1, help="The answer.")
+
+
+@dataclass(frozen=True)
+class Lab(LabSettings):
+    NOTEBOOK = "probe.ipynb"
+    TITLE = "How checks end"
+
+    name: str = assignment_name("probe1")
+    keras_accuracy_threshold: float = setting(0.97, help="A threshold.", rule=fraction)
+    points: Points = points_of(Points)
+'''
 
 CHECKS = '''
 import pytest
@@ -41,11 +65,17 @@ def test_timed(grader):
 
 @pytest.fixture
 def course(tmp_path, monkeypatch, write_config):
-    write_config('course_id="c1", gpu_policy="require", '
-                 'assignments=[MnistLab(keras_accuracy_threshold=0.91)]')
-    folder = tmp_path / "autograder" / "core_mnist"
+    folder = tmp_path / "labs" / "probe"
     folder.mkdir(parents=True)
-    (folder / "test_core_mnist.py").write_text(CHECKS)
+    (folder / "__init__.py").write_text(PROBE_LAB)
+    (folder / "checks.py").write_text(CHECKS)
+    write_config('course_id="c1", gpu_policy="require", '
+                 'assignments=[probe.Lab(keras_accuracy_threshold=0.91)]',
+                 preamble="from labs import probe")
+    # Each test's course has its own labs/: import it afresh, and forget it afterwards.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
+        monkeypatch.delitem(sys.modules, module)
     monkeypatch.setenv("GPUKIT_COURSE_ROOT", str(tmp_path))
     return tmp_path
 
@@ -61,7 +91,7 @@ def course(tmp_path, monkeypatch, write_config):
     ("no_such_check", "error", "The grader has no check named 'no_such_check'"),
 ])
 def test_outcomes(course, name, status, message):
-    outcome = run_check("lab1_mnist", name, {"answer": 42})
+    outcome = run_check("probe1", name, {"answer": 42})
     assert outcome.status == status
     assert outcome.message.startswith(message)
 
@@ -69,7 +99,7 @@ def test_outcomes(course, name, status, message):
 def test_prefer_policy_skips_gpu_only_checks(course):
     config = course / "grading_config.py"
     config.write_text(config.read_text().replace('"require"', '"prefer"'))
-    outcome = run_check("lab1_mnist", "gpu_only", {})
+    outcome = run_check("probe1", "gpu_only", {})
     assert outcome.status == "skipped"
     assert "gpu_policy='prefer'" in outcome.message
 
@@ -82,7 +112,7 @@ def test_failure_renders_one_sentence_without_code():
 def test_a_noted_time_travels_with_the_outcome_and_back(course):
     """What a check measured (for the class report) reaches the record through the outcome's
     JSON, whatever the verdict."""
-    outcome = run_check("lab1_mnist", "timed", {})
+    outcome = run_check("probe1", "timed", {})
     assert (outcome.status, outcome.measured) == ("failed", {"train_time": {
         "reported": 2.5, "clock": 2.75}})
     assert CheckOutcome.from_json(json.dumps(outcome.bundle()[MIME_TYPE])) == outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,16 +10,15 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from gpukit.config import GpuBasicsLab, GpuBasicsPoints, MnistLab, MnistPoints, load_config
 from gpukit.course.layout import CourseLayout
 from gpukit.course.render import render_notebook, render_text
 from gpukit.errors import TemplateError
-from gpukit.labs import LABS
-from tests.conftest import REPO
+from gpukit.labs import KIT_LABS, core_mnist, gpu_basics
+from tests.conftest import REPO, suite_course
 
 GENERATED_TREES = ("source", "release", "solutions")
-# Every lab of the repository's course, by assignment name: the per-lab tests run for each.
-LAB_NAMES = [lab.name for lab in load_config(REPO / "grading_config.py").course.assignments]
+# Every lab of the suite's course, by assignment name: the per-lab tests run for each.
+LAB_NAMES = [lab.name for lab in suite_course().assignments]
 
 # What each lab template's release must look like (with the default points).
 PER_TEMPLATE = {
@@ -55,22 +53,24 @@ def read(path: Path) -> nbformat.NotebookNode:
 
 
 def test_missing_template_parameter_fails_loudly():
-    params = {**MnistLab().template_params(), "student_wheel": "gpukit_student.whl"}
+    lab = core_mnist.Lab()
+    params = {**lab.template_params(), "student_wheel": "gpukit_student.whl"}
     del params["epochs"]
     with pytest.raises(TemplateError, match="'epochs' is undefined"):
-        render_text("core_mnist/notebook.nb.j2", params)
+        render_text(lab, "notebook.nb.j2", params)
 
 
 def test_parameters_reach_the_notebook():
-    lab = MnistLab(epochs=3, keras_accuracy_threshold=0.95,
-                   points=MnistPoints(torch_accuracy=7))
+    lab = core_mnist.Lab(epochs=3, keras_accuracy_threshold=0.95,
+                         points=core_mnist.Points(torch_accuracy=7))
     cells = {cell.id: cell for cell in render_notebook(lab).cells}
     assert "EPOCHS = 3\nKERAS_THRESHOLD = 0.95\n" in cells["setup"].source
     assert cells["torch_accuracy"].metadata["nbgrader"]["points"] == 7
 
 
 def test_gpu_basics_parameters_reach_the_notebook():
-    lab = GpuBasicsLab(name="lab9", memory_tensor_mb=24, points=GpuBasicsPoints(forward_on=5))
+    lab = gpu_basics.Lab(name="lab9", memory_tensor_mb=24,
+                         points=gpu_basics.Points(forward_on=5))
     cells = {cell.id: cell for cell in render_notebook(lab).cells}
     assert "MEMORY_MB = 24  #" in cells["setup"].source
     assert cells["forward_on"].metadata["nbgrader"]["points"] == 5
@@ -79,7 +79,7 @@ def test_gpu_basics_parameters_reach_the_notebook():
 
 
 def test_every_lab_template_is_known_to_the_tests():
-    assert set(PER_TEMPLATE) == set(LABS)
+    assert set(PER_TEMPLATE) == {lab().lab_id for lab in KIT_LABS}
 
 
 def test_committed_generated_files_are_up_to_date(released_course):
@@ -130,7 +130,7 @@ def test_release_holds_no_solution_hidden_test_or_answer(released_course, name):
     # the master shows outside its secret regions is public.
     public = _outside_regions(master)
     leaked = [line for line in secrets if line not in public and line in released_text]
-    assert len(secrets) > PER_TEMPLATE[lab.template]["min_secret_lines"], \
+    assert len(secrets) > PER_TEMPLATE[lab.lab_id]["min_secret_lines"], \
         "the master should hold solutions and hidden tests to check"
     assert not leaked, f"released notebook contains secret lines: {leaked}"
 
@@ -160,7 +160,7 @@ def test_release_metadata_is_valid_and_points_add_up(released_course, name):
               if cell.metadata["nbgrader"]["grade"]}
     assert graded == {name: getattr(lab.points, name) for name in vars(lab.points)}
     assert sum(graded.values()) == lab.points.total() \
-        == PER_TEMPLATE[lab.template]["total_points"]
+        == PER_TEMPLATE[lab.lab_id]["total_points"]
     # generate_assignment checksummed every graded and solution cell (the gradebook relies on it)
     assert all("checksum" in cell.metadata["nbgrader"] for cell in release.cells
                if cell.metadata["nbgrader"]["grade"] or cell.metadata["nbgrader"]["solution"])
@@ -172,7 +172,7 @@ def test_solution_keeps_code_and_answers_without_hidden_tests(released_course, n
     solution = read(CourseLayout(released_course.root).solution(lab))
     text = "\n".join(cell.source for cell in solution.cells)
     # solution code, and (the last) a phrase of a reference written answer
-    for snippet in PER_TEMPLATE[lab.template]["in_solution"]:
+    for snippet in PER_TEMPLATE[lab.lab_id]["in_solution"]:
         assert snippet in text
     assert "HIDDEN TESTS" not in text and "import check" not in text
     assert all(not cell.get("outputs") for cell in solution.cells if cell.cell_type == "code")
@@ -182,9 +182,9 @@ def test_solution_keeps_code_and_answers_without_hidden_tests(released_course, n
 def test_rubric_covers_every_written_question(released_course, name):
     lab = released_course.course.assignment(name)
     rubric = CourseLayout(released_course.root).rubric(lab).read_text()
-    written = [f.name for f in dataclasses.fields(lab.points) if f.name.startswith("q_")]
-    assert [q["id"] for q in LABS[lab.template].questions()] == written
+    written = list(lab.points.written())
+    assert [q["id"] for q in lab.questions()] == written
     for question in written:
         assert f"({getattr(lab.points, question)} points, cell `{question}`)" in rubric
     assert "{{" not in rubric
-    assert PER_TEMPLATE[lab.template]["in_solution"][-1] in rubric  # a reference answer
+    assert PER_TEMPLATE[lab.lab_id]["in_solution"][-1] in rubric  # a reference answer

@@ -27,9 +27,8 @@ from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
 from gpukit.course.render import render_notebook
 from gpukit.course.student_wheel import build_student_wheel
-from gpukit.labs import LABS
 from gpukit_student.data import write_fashion_standin
-from tests.conftest import REPO
+from tests.conftest import REPO, suite_course
 from tests.environments import fresh_environment
 
 INSTRUCTOR_PACKAGES = ("gpukit", "nbgrader", "pytest", "jinja2")
@@ -39,7 +38,7 @@ STUDENT_KERNEL_MODULES = ["numpy", "torch", "torch._dynamo", "tensorflow", "matp
                           "ipykernel.kernelapp", "ipykernel_launcher", "stack_data",
                           "matplotlib_inline.backend_inline"]
 RUNTIME_DIR = Path(gpukit_student.__file__).parent
-COURSE = load_config(REPO / "grading_config.py").course
+COURSE = suite_course()
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +100,9 @@ def _secrets_of_the_course() -> dict[str, list[str]]:
                     found["reference answers"].append(re.split(r"(?<=[.:;])\s", lines[0])[0])
                 else:
                     found["solution lines"] += lines
-        for question in LABS[lab.template].questions():
+        for question in lab.questions():
             found["rubric"] += [question["title"], *question["criteria"], *question["errors"]]
-    for path in (REPO / "autograder").rglob("*.py"):
+    for path in (REPO / "gpukit" / "labs").glob("*/checks.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef) and "_" in node.name.strip("_") \
                     and len(node.name) >= 10 and not node.name.startswith("__"):
@@ -152,7 +151,10 @@ def _install_wheel(python: Path, folder: Path) -> float:
 
 @pytest.fixture(scope="module")
 def release_folder() -> Path:
-    return CourseLayout(REPO).release(COURSE.assignment("lab1_mnist")).parent
+    """The committed release of lab 1 (under the instructor's assignment name)."""
+    course = load_config(REPO / "grading_config.py").course
+    lab = next(lab for lab in course.assignments if lab.lab_id == "core_mnist")
+    return CourseLayout(REPO).release(lab).parent
 
 
 def test_runtime_installs_offline_and_loads_mnist_with_numpy_only(tmp_path, release_folder,

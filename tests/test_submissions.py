@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gpukit.config import MnistLab
 from gpukit.course.grade import find_submissions
 from gpukit.errors import GpukitError
+from gpukit.labs import core_mnist
 
-LAB = MnistLab()
+LAB = core_mnist.Lab()
 NAME = "mnist_keras_pytorch.ipynb"
 
 

@@ -34,7 +34,7 @@ import gpukit_student
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.job import GradingJob, prepare_template
-from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.layout import CourseLayout
 from gpukit.course.preflight import canary_job, canary_passed_before, judge_canary, preflight
 from gpukit.course.records import STATUSES, SubmissionRecord
 from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
@@ -65,7 +65,7 @@ def find_submissions(directory: Path, lab: Lab) -> list[Submission]:
         raise GpukitError(f"{directory} is not a directory of submissions.",
                           hint="Pass a folder holding <student>.ipynb files or <student>/ "
                           "folders with the notebook inside.")
-    expected = files_of(lab).notebook_name
+    expected = lab.notebook
     found = []
     for entry in sorted(directory.iterdir()):
         if entry.name.startswith((".", "__MACOSX")):

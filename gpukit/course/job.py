@@ -31,7 +31,7 @@ from nbgrader.api import Gradebook, MissingEntry
 import gpukit.config as config_module
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.layout import COURSE_LABS, CourseLayout
 from gpukit.course.nbgrader_job import Server
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.records import CELL_METADATA
@@ -48,10 +48,9 @@ FILES_LIMIT = 64 * 1024 * 1024  # bytes of a notebook's own files brought back f
 TEMPLATE_CONFIG = '''\
 # A snapshot of the course's settings for grading jobs, written by gpukit grade
 # (gpukit/course/job.py). Do not edit: it is made again for every batch.
-from gpukit.config import *  # noqa: F403
-
-config = {course!r}
-'''
+{course}'''
+# What a job's course holds besides its settings: the lab's files, and the course's own labs.
+TEMPLATE_FILES = ("nbgrader_config.py", "gradebook.db", "source", "release", COURSE_LABS)
 
 
 @dataclass(frozen=True)
@@ -103,12 +102,14 @@ def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     # The job's own gradebook, whatever database the course's is in (the writer merges).
     course = dataclasses.replace(loaded.course, data_dir=str(loaded.data_dir),
                                  assignments=[lab], gradebook_url="")
-    (folder / CONFIG_FILE_NAME).write_text(TEMPLATE_CONFIG.format(course=course))
+    (folder / CONFIG_FILE_NAME).write_text(TEMPLATE_CONFIG.format(
+        course=config_module.python_source(course)))
     write_shim(folder)
     layout = CourseLayout(loaded.root)
     shutil.copytree(layout.source(lab).parent, folder / "source" / lab.name)
-    shutil.copytree(loaded.root / "autograder", folder / "autograder",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    if layout.labs.is_dir():  # the course's own labs (the kit's are in the installed package)
+        shutil.copytree(layout.labs, folder / COURSE_LABS,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     nbgrader_steps.generate_assignment(folder, lab.name)
     return folder
 
@@ -117,9 +118,9 @@ def pack_template(folder: Path) -> bytes:
     """The template as a tar archive, for jobs that run on other machines (Ray)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db", "source", "release",
-                     "autograder"):
-            archive.add(folder / name, arcname=name)
+        for name in (CONFIG_FILE_NAME, *TEMPLATE_FILES):
+            if (folder / name).exists():
+                archive.add(folder / name, arcname=name)
     return buffer.getvalue()
 
 
@@ -148,7 +149,7 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
     scratch = Path(tempfile.mkdtemp(prefix="gpukit-job-", dir=scratch_parent))
     try:
         lab = _scratch_course(template, scratch)
-        notebook = Path(files_of(lab).notebook_name)
+        notebook = Path(lab.notebook)
         submitted = scratch / "submitted" / job.student / job.assignment / notebook.name
         submitted.parent.mkdir(parents=True)
         submitted.write_bytes(job.content)
@@ -193,8 +194,9 @@ def _scratch_course(template: Path, scratch: Path) -> Lab:
     the lab's source, release and hidden checks linked (the kernel sees them read-only)."""
     for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db"):
         shutil.copy2(template / name, scratch / name)
-    for name in ("source", "release", "autograder"):
-        (scratch / name).symlink_to(template / name)
+    for name in ("source", "release", COURSE_LABS):
+        if (template / name).exists():
+            (scratch / name).symlink_to(template / name)
     return config_module.load_config(scratch / CONFIG_FILE_NAME).course.assignments[0]
 
 

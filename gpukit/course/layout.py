@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpukit.config import Lab
-from gpukit.labs import LABS, LabFiles
 
 RUBRIC_NAME = "RUBRIC.md"
+COURSE_LABS = "labs"  # a course's own labs, one folder each (gpukit new-lab)
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,10 @@ class CourseLayout:
     """Paths of one course directory; nbgrader's own names, with solutions/ for solutions."""
 
     root: Path
+
+    @property
+    def labs(self) -> Path:
+        return self.root / COURSE_LABS
 
     @property
     def gradebook(self) -> Path:
@@ -27,32 +31,28 @@ class CourseLayout:
                                                                 "feedback"))]
 
     def source(self, lab: Lab) -> Path:
-        return self.root / "source" / lab.name / files_of(lab).notebook_name
+        return self.root / "source" / lab.name / lab.notebook
 
     def release(self, lab: Lab) -> Path:
-        return self.root / "release" / lab.name / files_of(lab).notebook_name
+        return self.root / "release" / lab.name / lab.notebook
 
     def solution(self, lab: Lab) -> Path:
-        return self.root / "solutions" / lab.name / files_of(lab).notebook_name
+        return self.root / "solutions" / lab.name / lab.notebook
 
     def rubric(self, lab: Lab) -> Path:
         return self.root / "solutions" / lab.name / RUBRIC_NAME
 
     def submitted(self, student: str, lab: Lab) -> Path:
-        return self.root / "submitted" / student / lab.name / files_of(lab).notebook_name
+        return self.root / "submitted" / student / lab.name / lab.notebook
 
     def autograded(self, student: str, lab: Lab) -> Path:
-        return self.root / "autograded" / student / lab.name / files_of(lab).notebook_name
+        return self.root / "autograded" / student / lab.name / lab.notebook
 
     def feedback(self, student: str, lab: Lab) -> Path:
-        notebook = Path(files_of(lab).notebook_name).with_suffix(".html").name
+        notebook = Path(lab.notebook).with_suffix(".html").name
         return self.root / "feedback" / student / lab.name / notebook
-
-
-def files_of(lab: Lab) -> LabFiles:
-    return LABS[lab.template]
 
 
 def notebook_stem(lab: Lab) -> str:
     """The notebook's name in nbgrader's gradebook (its file name without .ipynb)."""
-    return Path(files_of(lab).notebook_name).stem
+    return Path(lab.notebook).stem

@@ -91,7 +91,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
 
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
     # load_mnist() finds the configured data directory, and the hidden checks the course's
-    # grading_config.py and autograder/, without any path in the notebook.
+    # grading_config.py (and through it the labs' checks), without any path in the notebook.
     os.environ["GPUKIT_DATA_DIR"] = str(loaded.data_dir)
     os.environ[COURSE_ROOT_VARIABLE] = str(loaded.root)
     return loaded

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.job import GradingJob, JobResult
-from gpukit.course.layout import files_of
 from gpukit.course.writer import record_of
 from gpukit.errors import GpukitError
 from gpukit_student.data import resolve_spec, verify_dataset
@@ -31,7 +30,7 @@ CANARY_FILE = ".canary.json"
 def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = None,
               say: Callable[[str], None] = print) -> None:
     """Stop with what to do when the lab cannot be graded here; say what was checked."""
-    for name in files_of(lab).datasets:
+    for name in lab.datasets:
         spec = resolve_spec(name, course.data_dir)
         statuses = verify_dataset(spec, course.data_dir)
         broken = [status for status in statuses if not status.ok]
@@ -78,7 +77,7 @@ def canary_job(template: Path, lab: Lab) -> GradingJob:
     """The lab's solution, as a submission: the instructor's master notebook, whose answer cells
     hold the solutions (the rebuild on the release takes them; the hidden tests it also holds
     are the release's anyway)."""
-    master = template / "source" / lab.name / files_of(lab).notebook_name
+    master = template / "source" / lab.name / lab.notebook
     return GradingJob(CANARY, lab.name, master.read_bytes())
 
 

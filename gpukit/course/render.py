@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -9,42 +10,50 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.layout import CourseLayout
 from gpukit.course.student_wheel import student_wheel_filename
 from gpukit.errors import TemplateError
 from gpukit.labs import LABS_DIR
 from gpukit.notebooks.markers import strip_marker
 from gpukit.notebooks.textformat import text_to_notebook
 
-# One environment for every template: a missing parameter is an error, never a blank.
-ENVIRONMENT = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(LABS_DIR),
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    autoescape=False,
-)
+NOTEBOOK_TEMPLATE = "notebook.nb.j2"
+RUBRIC_TEMPLATE = "rubric.md.j2"
 
 
-def render_text(template_name: str, params: dict) -> str:
-    """Render one template; undefined parameters and syntax errors raise TemplateError."""
+@functools.cache
+def environment(lab_folder: Path) -> jinja2.Environment:
+    """A lab's templates: its folder first, then the kit's shared ones (gpukit/labs/).
+    A missing parameter is an error, never a blank."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([lab_folder, LABS_DIR]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def render_text(lab: Lab, template_name: str, params: dict) -> str:
+    """Render one of a lab's templates; undefined parameters and syntax errors raise
+    TemplateError."""
+    where = f"{lab.folder.name}/{template_name}"
     try:
-        return ENVIRONMENT.get_template(template_name).render(**params)
+        return environment(lab.folder).get_template(template_name).render(**params)
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"{template_name}: {error.message} (a template parameter is missing).",
-                            hint="Add it to the lab's template_params() in gpukit/config.py.") \
-            from error
+        raise TemplateError(f"{where}: {error.message} (a template parameter is missing).",
+                            hint=f"Template parameters are the settings of {lab.folder.name}'s "
+                            "Lab class, under their own names.") from error
     except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(f"{template_name}:{error.lineno}: {error.message}") from error
+        raise TemplateError(f"{where}:{error.lineno}: {error.message}") from error
 
 
 def render_notebook(lab: Lab) -> NotebookNode:
     """The nbgrader master notebook of a lab, with the lab's parameters filled in."""
-    files = files_of(lab)
     params = {**lab.template_params(), "student_wheel": student_wheel_filename()}
-    text = render_text(files.notebook_template, params)
-    return text_to_notebook(text, origin=files.notebook_template)
+    text = render_text(lab, NOTEBOOK_TEMPLATE, params)
+    return text_to_notebook(text, origin=f"{lab.lab_id}/{NOTEBOOK_TEMPLATE}")
 
 
 def _reference_text(source: str) -> str:
@@ -54,11 +63,10 @@ def _reference_text(source: str) -> str:
 
 def render_rubric(lab: Lab, master: NotebookNode) -> str:
     """The graders' rubric: criteria per written question plus the reference answers."""
-    files = files_of(lab)
     answers = {cell.id: _reference_text(cell.source) for cell in master.cells}
-    questions = [dict(q, points=getattr(lab.points, q["id"])) for q in files.questions()]
-    return render_text(files.rubric_template,
-                       {**lab.template_params(), "template": files.template, "title": files.title,
+    questions = [dict(q, points=getattr(lab.points, q["id"])) for q in lab.questions()]
+    return render_text(lab, RUBRIC_TEMPLATE,
+                       {**lab.template_params(), "lab_id": lab.lab_id, "title": lab.title,
                         "questions": questions, "answers": answers})
 
 

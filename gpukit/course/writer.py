@@ -34,7 +34,7 @@ from gpukit.course.grades import (
     register_ungradable,
 )
 from gpukit.course.job import JobResult
-from gpukit.course.layout import CourseLayout, files_of
+from gpukit.course.layout import CourseLayout
 from gpukit.course.records import (
     NOTEBOOK_METADATA,
     SubmissionRecord,
@@ -84,7 +84,7 @@ class CourseWriter:
     def _merge(self, result: JobResult, findings: list[str]) -> None:
         """The job's scores into the course's gradebook, as nbgrader's SaveAutoGrades and the
         kit's HoldForReview would write them there."""
-        notebook = Path(files_of(self.lab).notebook_name).stem
+        notebook = Path(self.lab.notebook).stem
         rows = {row.name: row for row in result.grades}
         with warnings.catch_warnings(), \
                 Gradebook(self.course.gradebook_url) as gb:

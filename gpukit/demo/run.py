@@ -23,15 +23,15 @@ from gpukit.course.release import release_course
 from gpukit.notebooks.edits import apply_edits_file
 from gpukit_student.data import DATASETS, write_fashion_standin
 
-SUBMISSIONS_DIR = Path(__file__).parent / "submissions"
-
 DEMO_CONFIG = '''\
 # The demo class's configuration: the course's own grading_config.py with the demo's own data
 # directory (the course's datasets, plus a Fashion-MNIST stand-in if needed). Written by
 # `gpukit demo`.
 import dataclasses
 import runpy
+import sys
 
+sys.path.append({root!r})  # the course's own labs/, if it has some
 _course = runpy.run_path({config!r})["config"]
 config = dataclasses.replace(_course, data_dir={data_dir!r})
 '''
@@ -45,14 +45,14 @@ class DemoSubmission:
 
 def demo_submissions(course_root: Path, lab: Lab) -> list[DemoSubmission]:
     """The reference solution, the untouched release, and each variant of the solution in
-    ``submissions/<lab template>/*.edits``."""
+    the lab's ``demo/*.edits``."""
     layout = CourseLayout(course_root)
     solution = nbformat.read(layout.solution(lab), as_version=4)
     submissions = [
         DemoSubmission("reference-solution", solution),
         DemoSubmission("untouched-release", nbformat.read(layout.release(lab), as_version=4)),
     ]
-    for path in sorted((SUBMISSIONS_DIR / lab.template).glob("*.edits")):
+    for path in sorted((lab.folder / "demo").glob("*.edits")):
         submissions.append(DemoSubmission(path.stem, apply_edits_file(solution, path)))
     return submissions
 
@@ -66,10 +66,10 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
     workdir.mkdir(parents=True)
     data_dir = prepare_demo_data(loaded.data_dir, workdir / "data")
     (workdir / "grading_config.py").write_text(DEMO_CONFIG.format(
-        config=str(loaded.root / "grading_config.py"), data_dir=str(data_dir)))
+        root=str(loaded.root), config=str(loaded.root / "grading_config.py"),
+        data_dir=str(data_dir)))
     write_shim(workdir)
-    for tree in ("source", "autograder"):
-        shutil.copytree(loaded.root / tree, workdir / tree)
+    shutil.copytree(loaded.root / "source", workdir / "source")
     return load_config(workdir / "grading_config.py")
 
 

@@ -4,8 +4,9 @@ The cell clock the notebooks install is the student runtime's (gpukit_student.cl
 have it too, since the lab's setup cell calls it.
 
 Hidden test cells of a master notebook hold one line, ``check(assignment, name, globals())``;
-the check itself is a pytest test in the course's ``autograder/`` directory, which is never
-released. See autograder/README.md for what each check verifies.
+the check itself is a pytest test in the lab folder's ``checks.py`` (gpukit/labs/<lab>/), which
+is never released. See gpukit/labs/README.md for how checks work and each lab's README.md for
+what its checks verify.
 """
 
 from typing import Any

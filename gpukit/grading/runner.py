@@ -1,7 +1,7 @@
-"""Run one hidden check (a pytest test in autograder/) inside the grading kernel.
+"""Run one hidden check (a pytest test in the lab's checks.py) inside the grading kernel.
 
 A master notebook's hidden test cell is the single line ``check(assignment, name, globals())``.
-This module finds the course's ``autograder/<lab>/test_<lab>.py``, runs its ``test_<name>`` with
+This module finds the assignment's lab folder's ``checks.py``, runs its ``test_<name>`` with
 pytest in this process (the test needs the live objects: the student's trained models), and
 shows the outcome: one sentence for the student, and a machine-readable copy for gpukit grade.
 A failing outcome is raised as :class:`CheckFailed`, so nbgrader scores the cell zero.
@@ -25,8 +25,6 @@ from gpukit.grading import integrity
 from gpukit.grading.checks import CheckFailure, IntegrityFinding
 from gpukit.grading.outcome import FAILING, TAMPERING_OUTCOME, CheckFailed, CheckOutcome
 from gpukit_student.clock import CellClock, current_clock
-
-AUTOGRADER_DIR = "autograder"
 
 # Plugins a hidden check does not need: fewer plugins, faster start, nothing written to disk.
 PYTEST_ARGS = ["-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:junitxml",
@@ -63,7 +61,7 @@ class Grader:
         return self.config.course.gpu_policy
 
     def require_gpu(self, what: str) -> None:
-        """Stop a GPU-only check on a CPU grader, as gpu_policy says (see autograder/README)."""
+        """Stop a GPU-only check on a CPU grader, as gpu_policy says (gpukit/labs/README.md)."""
         if self.gpu_available:
             return
         if self.gpu_policy == "require":
@@ -88,7 +86,7 @@ def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOut
 
     config = load_config(_course_root() / "grading_config.py")
     lab = config.course.assignment(assignment)
-    test_file = config.root / AUTOGRADER_DIR / lab.template / f"test_{lab.template}.py"
+    test_file = lab.checks_file
     if not test_file.is_file():
         return CheckOutcome(name, "error", f"The grader's check file {test_file} is missing; "
                             "tell your instructor.")

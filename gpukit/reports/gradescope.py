@@ -25,7 +25,7 @@ from pathlib import Path
 
 import gpukit
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.layout import files_of
+from gpukit.course.layout import COURSE_LABS
 from gpukit.reports.classbook import ClassResults, StudentResult
 from gpukit.reports.exports import ExportError
 
@@ -119,15 +119,15 @@ def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
         raise ExportError(f"{source} does not exist.",
                           hint="Release the course first: gpukit release")
     fetch = "\n".join(f"python3 -m gpukit data fetch {name} --data-dir /autograder/source/data "
-                      "--no-progress" for name in files_of(lab).datasets)
+                      "--no-progress" for name in lab.datasets)
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch)
         (tree / "course" / "source").mkdir(parents=True)
-        (tree / "course" / "autograder").mkdir()
         shutil.copy(course.root / "grading_config.py", tree / "course" / "grading_config.py")
         shutil.copytree(source, tree / "course" / "source" / lab.name)
-        shutil.copytree(course.root / "autograder" / lab.template,
-                        tree / "course" / "autograder" / lab.template, ignore=_IGNORED)
+        if not lab.folder.is_relative_to(kit / "gpukit"):  # the course's own lab
+            shutil.copytree(lab.folder, tree / "course" / COURSE_LABS / lab.lab_id,
+                            ignore=_IGNORED)
         shutil.copytree(kit / "gpukit", tree / "kit" / "gpukit", ignore=_IGNORED)
         shutil.copytree(kit / "student", tree / "kit" / "student", ignore=_IGNORED)
         for name in ("pyproject.toml", "README.md"):

@@ -45,7 +45,7 @@ def suite_course() -> Course:
 def released_course(tmp_path_factory: pytest.TempPathFactory) -> LoadedConfig:
     """The suite's course (:func:`suite_course`), released with the real nbgrader in a scratch
     directory: what `gpukit release` makes in a course directory."""
-    from gpukit.course.release import release_course
+    from gpukit.release.release import release_course
 
     root = tmp_path_factory.mktemp("course")
     (root / "grading_config.py").write_text(python_source(suite_course()))

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 
 from gpukit.config import Lab, LoadedConfig, load_config
-from gpukit.course.release import release_course
 from gpukit.demo.run import demo_submissions, prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
+from gpukit.release.release import release_course
 
 
 def run_gpukit_grade(course_root: Path, lab_name: str, submissions: Path, output: Path, *,

@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 
+from gpukit.autograde.grades import read_grades
 from gpukit.course import nbgrader_steps
-from gpukit.course.grades import read_grades
 from gpukit.course.layout import CourseLayout, notebook_stem
-from gpukit.course.student_wheel import student_wheel_filename
+from gpukit.release.student_wheel import student_wheel_filename
 
 # A student runtime of the student's own, handed in beside the notebook: if the grader imported
 # it, the setup cell would load no data and leave a trace.

@@ -28,9 +28,9 @@ import pytest
 
 from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
-from gpukit.course.release import release_course
 from gpukit.demo.run import prepare_demo_course
 from gpukit.notebooks.edits import apply_edits_file
+from gpukit.release.release import release_course
 from tests.conftest import FIXTURES
 from tests.test_sanitize import strip_metadata
 

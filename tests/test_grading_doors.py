@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from gpukit.autograde.grades import HOLD_COMMENT
 from gpukit.course import nbgrader_steps
-from gpukit.course.grades import HOLD_COMMENT
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from tests.grading import run_gpukit_grade

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from gpukit.course.records import CELL_METADATA, unfinished_cells
+from gpukit.autograde.records import CELL_METADATA, unfinished_cells
 
 
 def _cell(source: str, cell_id: str, *, nbgrader: dict | None = None, seconds: float = 0.5,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from gpukit.course.layout import CourseLayout
-from gpukit.course.render import render_notebook, render_text
+from gpukit.config import load_config
+from gpukit.course.layout import COURSE_LABS, CourseLayout
 from gpukit.errors import TemplateError
 from gpukit.labs import KIT_LABS, core_mnist, gpu_basics
+from gpukit.release.release import release_course
+from gpukit.release.render import render_notebook, render_text
 from tests.conftest import REPO, suite_course
 
 GENERATED_TREES = ("source", "release", "solutions")
@@ -82,20 +87,71 @@ def test_every_lab_template_is_known_to_the_tests():
     assert set(PER_TEMPLATE) == {lab().lab_id for lab in KIT_LABS}
 
 
-def test_committed_generated_files_are_up_to_date(released_course):
+@pytest.fixture(scope="module")
+def instructor_release(released_course, tmp_path_factory) -> Path:
+    """The repository's own grading_config.py released: what its committed source/, release/
+    and solutions/ must be. That is the suite's release wherever the instructor's labs are the
+    suite's (the shipped defaults); a release of its own once an instructor changed them."""
+    instructor = load_config(REPO / "grading_config.py").course
+    if instructor.assignments == released_course.course.assignments:
+        return released_course.root
+    root = tmp_path_factory.mktemp("instructor")
+    shutil.copy(REPO / "grading_config.py", root / "grading_config.py")
+    if (REPO / COURSE_LABS).is_dir():
+        shutil.copytree(REPO / COURSE_LABS, root / COURSE_LABS)
+    release_course(load_config(root / "grading_config.py"), progress=False)
+    return root
+
+
+def test_committed_generated_files_are_up_to_date(instructor_release):
     """source/, release/ and solutions/ are build outputs: `gpukit release` must reproduce them."""
     stale = []
     for tree in GENERATED_TREES:
-        fresh_files = sorted(p.relative_to(released_course.root)
-                             for p in (released_course.root / tree).rglob("*") if p.is_file())
+        fresh_files = sorted(p.relative_to(instructor_release)
+                             for p in (instructor_release / tree).rglob("*") if p.is_file())
         committed = sorted(p.relative_to(REPO) for p in (REPO / tree).rglob("*") if p.is_file())
         if fresh_files != committed:
             stale.append(f"{tree}/: files differ: {fresh_files} vs {committed}")
             continue
         for rel in fresh_files:
-            if _normalised(released_course.root / rel) != _normalised(REPO / rel):
+            if _normalised(instructor_release / rel) != _normalised(REPO / rel):
                 stale.append(str(rel))
     assert not stale, f"stale generated files (run `gpukit release` and commit): {stale}"
+
+
+@pytest.mark.slow
+def test_a_reweighed_instructor_config_keeps_the_suite_green_and_the_release_right(tmp_path):
+    """An instructor reweighs checks in grading_config.py, as its comments invite, and releases
+    again: the release carries the new points, and the suite, which builds the course it tests,
+    stays green. Its configuration-dependent tests run here on a copy of the repository that
+    holds the reweighed file and that release."""
+    repo = tmp_path / "repo"
+    for tree in ("tests", *GENERATED_TREES):
+        shutil.copytree(REPO / tree, repo / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", repo / "pyproject.toml")
+    text = (REPO / "grading_config.py").read_text()
+    reweighed = text.replace("points=gpu_basics.Points()",
+                             "points=gpu_basics.Points(forward_on=5, q_empty_cache=4)")
+    assert reweighed != text, "grading_config.py no longer lists gpu_basics.Points()"
+    (repo / "grading_config.py").write_text(reweighed)
+    released = subprocess.run([sys.executable, "-m", "gpukit", "release", "--no-progress"],
+                              cwd=repo, capture_output=True, text=True, timeout=600)
+    assert released.returncode == 0, released.stdout + released.stderr
+
+    lab = next(lab for lab in load_config(repo / "grading_config.py").course.assignments
+               if lab.lab_id == "gpu_basics")
+    layout = CourseLayout(repo)
+    cells = [cell for cell in read(layout.source(lab)).cells if "nbgrader" in cell.metadata]
+    points = {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"].get("points", 0)
+              for cell in cells}
+    assert points["forward_on"] == 5 and points["q_empty_cache"] == 4
+    assert sum(points.values()) == PER_TEMPLATE["gpu_basics"]["total_points"] + 4
+    assert "(4 points, cell `q_empty_cache`)" in layout.rubric(lab).read_text()
+
+    suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "tests/test_config.py", "tests/test_release.py", "-m", "not slow"],
+                           cwd=repo, capture_output=True, text=True, timeout=900)
+    assert suite.returncode == 0, suite.stdout[-3000:] + suite.stderr[-3000:]
 
 
 def _normalised(path: Path):

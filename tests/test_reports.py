@@ -25,8 +25,8 @@ import jsonschema
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from gpukit.autograde.records import CheckRecord, SubmissionRecord
 from gpukit.course.layout import notebook_stem
-from gpukit.course.records import CheckRecord, SubmissionRecord
 from gpukit.reports.attention import needs_attention
 from gpukit.reports.classbook import ClassResults, GradedItem, Score, StudentResult
 from gpukit.reports.exports import ExportError, StudentMapping, canvas_csv

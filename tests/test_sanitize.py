@@ -7,7 +7,7 @@ import copy
 import nbformat
 import pytest
 
-from gpukit.course.sanitize import rebuild
+from gpukit.autograde.sanitize import rebuild
 from tests.conftest import REPO
 
 LAB = "lab1_mnist/mnist_keras_pytorch.ipynb"

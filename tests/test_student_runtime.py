@@ -25,8 +25,8 @@ from nbclient import NotebookClient
 import gpukit_student
 from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
-from gpukit.course.render import render_notebook
-from gpukit.course.student_wheel import build_student_wheel
+from gpukit.release.render import render_notebook
+from gpukit.release.student_wheel import build_student_wheel
 from gpukit_student.data import write_fashion_standin
 from tests.conftest import REPO, suite_course
 from tests.environments import fresh_environment

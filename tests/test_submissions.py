@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpukit.course.grade import find_submissions
+from gpukit.autograde.grade import find_submissions
 from gpukit.errors import GpukitError
 from gpukit.labs import core_mnist
 

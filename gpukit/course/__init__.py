@@ -1,1 +1,3 @@
-"""The course directory: rendering templates into source/, and the nbgrader steps that follow."""
+"""The course directory, shared by releasing (gpukit/release/) and grading (gpukit/autograde/):
+where things live in it (layout.py), nbgrader's settings derived from grading_config.py
+(nbgrader_settings.py), and the nbgrader commands run in it (nbgrader_steps.py)."""

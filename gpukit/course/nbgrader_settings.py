@@ -62,7 +62,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.generate_feedback import GenerateFeedback
 
-    from gpukit.course.preprocessors import (
+    from gpukit.autograde.preprocessors import (
         HideHiddenTests,
         HoldForReview,
         LimitedExecute,
@@ -72,7 +72,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
         VerifyCheckOutcomes,
     )
 
-    # Every step that decides a grade is nbgrader's own (gpukit/course/preprocessors.py), so
+    # Every step that decides a grade is nbgrader's own (gpukit/autograde/preprocessors.py), so
     # `nbgrader autograde`, formgrader's Autograde button and `gpukit grade` grade alike. The
     # rebuild comes first: nbgrader's own sanitizing needs the release's cell metadata.
     sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()

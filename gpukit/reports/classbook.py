@@ -14,9 +14,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from gpukit.autograde.records import SubmissionRecord
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import notebook_stem
-from gpukit.course.records import SubmissionRecord
 from gpukit.errors import GpukitError
 
 

@@ -18,17 +18,13 @@ import sys
 import numpy as np
 import torch
 
-from gpukit.grading.architecture import RELU, Linear, Network, check_model, grader_logits
-from gpukit.grading.checks import (
-    IntegrityFinding,
-    call,
-    check_device_selection,
-    fail,
-    fail_on,
-    notebook_device,
-)
-from gpukit.grading.placement import grading_device, observe_training
-from gpukit.grading.values import plain_number, same_plain_value
+from gpukit.grading.accuracy import check_accuracy, grader_accuracy, trained_model
+from gpukit.grading.architecture import RELU, Linear, Network, check_model
+from gpukit.grading.checks import IntegrityFinding, call, check_device_selection, fail, fail_on
+from gpukit.grading.gpu import check_trained_on_gpu
+from gpukit.grading.observed import check_placement, check_ran, observe
+from gpukit.grading.timing import check_against_clock, reported_seconds
+from gpukit.grading.values import check_keys, check_report, plain_number, same_plain_value
 from gpukit_student.data import load_mnist
 
 
@@ -51,15 +47,6 @@ PROBE_IMAGES = 512  # test images the architecture checks also compare outputs o
 # ---------------------------------------------------------------------------------------------
 
 
-def compare_with_truth(function: str, report, truth: dict, source: str) -> None:
-    """Fail naming the keys (never the true values) on which a report differs from the truth."""
-    if type(report) is not dict or set(report) != set(truth):
-        fail(f"{function} must return a dict with exactly the keys listed.")
-    wrong = [key for key in truth if not same_plain_value(report[key], truth[key])]
-    if wrong:
-        fail(f"{function} reports {', '.join(wrong)} differently from {source}.")
-
-
 def test_environment(nb):
     import tensorflow as tf
 
@@ -71,7 +58,7 @@ def test_environment(nb):
         "tensorflow_version": tf.__version__,
         "torch_version": torch.__version__,
     }
-    compare_with_truth("environment_report()", report, truth,
+    check_report("environment_report()", report, truth,
                        "the kernel it runs in: compute the values, do not type them")
 
 
@@ -86,7 +73,7 @@ def test_gpu_report(nb):
         "torch_gpu_count": torch.cuda.device_count(),
         "torch_gpu_name": torch.cuda.get_device_name(0) if cuda else None,
     }
-    compare_with_truth("gpu_report()", report, truth, "what the frameworks see on the grading "
+    check_report("gpu_report()", report, truth, "what the frameworks see on the grading "
                        "machine: ask TensorFlow and PyTorch, do not type the values")
 
 
@@ -230,30 +217,17 @@ def measured_keras_accuracy(model) -> float:
     return float((probabilities.argmax(axis=1) == y_test).mean())
 
 
-def check_accuracy(framework: str, measured: float, reported, threshold: float,
-                   tolerance: float) -> None:
-    if measured < threshold:
-        fail(f"The grader measured your trained {framework} model's test accuracy at "
-             f"{measured:.4f}, below the threshold {threshold}.")
-    reported = plain_number(reported)
-    if reported is None:
-        fail(f"The reported {framework} test accuracy must be a number (a float).")
-    if abs(reported - measured) > tolerance:
-        fail(f"You report a {framework} test accuracy of {reported:.4f}, but the grader "
-             f"measured {measured:.4f} for your trained model: report what you measured.")
-
-
 def test_keras_accuracy(nb, lab):
-    measured = measured_keras_accuracy(nb.keras_model)
-    check_accuracy("Keras", measured, nb.keras_test_accuracy, lab.keras_accuracy_threshold,
-                   lab.accuracy_tolerance)
+    check_accuracy(measured_keras_accuracy(nb.keras_model), nb.keras_test_accuracy,
+                   name="keras_test_accuracy", framework="Keras",
+                   threshold=lab.keras_accuracy_threshold, tolerance=lab.accuracy_tolerance)
 
 
 def test_keras_on_gpu(nb, grader):
-    grader.require_gpu("Training the Keras model on the GPU")
-    devices = {str(v.value.device) for v in nb.keras_model.trainable_variables}
-    if not all("GPU" in d for d in devices):
-        fail("The Keras model's weights are not on the GPU although TensorFlow sees one.")
+    check_trained_on_gpu(
+        grader, "Training the Keras model on the GPU",
+        lambda: all("GPU" in str(v.value.device) for v in nb.keras_model.trainable_variables),
+        weights="The Keras model's weights", framework="TensorFlow")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,38 +250,19 @@ def test_torch_placement(nb, grader):
     model = call(nb.MnistMLP, what="MnistMLP()")
     x = torch.rand(256, 28, 28)
     y = torch.randint(0, 10, (256,))
-    device = grading_device(grader.gpu_available)
-    with notebook_device(nb, device):
-        report = observe_training(
-            lambda d: call(nb.train_torch, model, x, y, 1, 64, d,
-                           what="train_torch(model, x, y, 1, 64, device)"),
-            model, device)
-    if report.forward_calls == 0:
-        fail("train_torch() never ran the model forward.")
-    if report.params_off_device:
-        fail("train_torch() trains a model that was never moved to `device`: call "
-             "model.to(device) before training.")
-    if report.inputs_off_device:
-        fail(f"train_torch() feeds the model batches that are not on `device` "
-             f"({report.inputs_off_device} of {report.forward_calls} steps): move every batch "
-             "with .to(device).")
-
-
-def measured_torch_accuracy(model) -> float:
-    """The accuracy of the trained weights, computed by the grader's own forward pass
-    (gpukit/grading/architecture.py): the model's forward does not decide it."""
-    if not isinstance(model, torch.nn.Module):
-        fail("`torch_model` must be your trained MnistMLP.")
-    x_test, y_test = grader_test_set()
-    logits, problem = grader_logits(model, MNIST_MLP, torch.from_numpy(scaled(x_test)))
-    fail_on(problem)
-    return float((logits.argmax(dim=1).numpy() == y_test).mean())
+    what = "train_torch(model, x, y, 1, 64, device)"
+    seen = observe(nb, grader, model, lambda d: call(nb.train_torch, model, x, y, 1, 64, d,
+                                                     what=what))
+    check_ran(seen, "train_torch()")
+    check_placement(seen, "train_torch()")
 
 
 def test_torch_accuracy(nb, lab):
-    measured = measured_torch_accuracy(nb.torch_model)
-    check_accuracy("PyTorch", measured, nb.torch_test_accuracy, lab.torch_accuracy_threshold,
-                   lab.accuracy_tolerance)
+    model = trained_model(nb.torch_model, "torch_model", MNIST_MLP)
+    x_test, y_test = grader_test_set()
+    check_accuracy(grader_accuracy(model, MNIST_MLP, torch.from_numpy(scaled(x_test)), y_test),
+                   nb.torch_test_accuracy, name="torch_test_accuracy", framework="PyTorch",
+                   threshold=lab.torch_accuracy_threshold, tolerance=lab.accuracy_tolerance)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,10 +271,8 @@ def test_torch_accuracy(nb, lab):
 
 
 def test_timing(nb, grader, lab):
-    timing = nb.timing
-    if type(timing) is not dict or set(timing) != {"keras_seconds", "torch_seconds",
-                                                   "faster", "speedup"}:
-        fail("timing must be a dict with exactly the keys listed.")
+    timing = check_keys(nb.timing, {"keras_seconds", "torch_seconds", "faster", "speedup"},
+                        "timing")
     keras_s = check_reported_time(nb, grader, lab, "keras_train_time", timing["keras_seconds"])
     torch_s = check_reported_time(nb, grader, lab, "torch_train_time", timing["torch_seconds"])
     if not same_plain_value(timing["faster"], "keras" if keras_s < torch_s else "pytorch"):
@@ -332,22 +285,12 @@ def test_timing(nb, grader, lab):
 
 def check_reported_time(nb, grader, lab, name: str, in_timing) -> float:
     """The reported time, once it agrees with the grader's clock (else the check fails)."""
-    reported = plain_number(getattr(nb, name))
-    if reported is None or reported <= 0:
-        fail(f"`{name}` must be a positive number of seconds.")
+    reported = reported_seconds(nb, name)
     if plain_number(in_timing) != reported:
         fail(f"The timing dictionary does not hold your measured `{name}`.")
-    run = grader.clock.assigned_in.get(name) if grader.clock else None
-    if run is None:
-        fail(f"The grader did not see `{name}` being measured: read the clock "
-             "(time.perf_counter()) before and after training, in the cell that trains the "
-             "model.")
-    grader.note_time(name, reported, run.seconds)
-    # 50 ms of slack each way: the cell also runs a few statements around the timed region.
-    low, high = lab.timing_min_fraction * run.seconds - 0.05, run.seconds + 0.05
-    if not low <= reported <= high:
-        fail(f"`{name}` = {reported:.2f} s does not match the grader's clock: the cell that "
-             f"set it ran for {run.seconds:.2f} s. Report the time you measured.")
+    run = check_against_clock(grader, name, reported, min_fraction=lab.timing_min_fraction,
+                              hint="read the clock (time.perf_counter()) before and after "
+                              "training, in the cell that trains the model.")
     if name == "torch_train_time" and grader.gpu_available and nb.device.type == "cuda" \
             and run.cuda_synchronize_calls == 0:
         fail("The PyTorch training time was taken without torch.cuda.synchronize(): GPU work "

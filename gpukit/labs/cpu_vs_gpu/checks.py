@@ -29,7 +29,6 @@ that set it, and no longer than that cell: a time scaled, rounded or typed after
 from __future__ import annotations
 
 import copy
-import gc
 import statistics
 import time
 from dataclasses import dataclass
@@ -40,16 +39,10 @@ import torch
 from torch import nn
 
 from gpukit.grading.architecture import MAX_POOL, RELU, Conv2d, Linear, Network, check_model
-from gpukit.grading.checks import (
-    call,
-    check_device_selection,
-    fail,
-    fail_on,
-    notebook_device,
-    notebook_global,
-)
-from gpukit.grading.placement import grading_device, observe_training
-from gpukit.grading.values import plain_number, same_plain_value
+from gpukit.grading.checks import call, check_device_selection, fail, fail_on, notebook_global
+from gpukit.grading.observed import check_gradients, check_mode, check_placement, observe
+from gpukit.grading.timing import check_against_clock, reported_seconds
+from gpukit.grading.values import check_keys, plain_number, same_plain_value
 
 STEP_S = 0.1         # the paced model's time per forward pass
 TIMED_BATCHES = 4    # batches the grader asks the timing functions to time
@@ -145,31 +138,13 @@ def check_steps(model: PacedNet, what: str, batch_size: int = GRADER_BATCH) -> N
         fail(f"{what} must feed batches of batch_size images.")
 
 
-def run_placed(nb, grader, function, model: PacedNet, data: tuple, sizes: tuple, *, what: str):
-    """``function(model, *data, device, *sizes)`` on the grading device (the simulated one on a
-    CPU grader): its result, when it returned, and the placement report."""
-    device = grading_device(grader.gpu_available)
-    returned = []
-
-    def run(d: torch.device) -> None:
-        gc.disable()  # a collection inside the timed range would look like a timing error
-        try:
-            returned.append(call(function, model, *data, d, *sizes, what=what))
-            returned.append(time.perf_counter())
-        finally:
-            gc.enable()
-
-    with notebook_device(nb, device):
-        report = observe_training(run, model, device)
-    return returned[0], returned[1], report
-
-
-def check_placement(report, what: str) -> None:
-    if report.params_off_device:
-        fail(f"{what} runs a model that is not on `device`: call model.to(device) first.")
-    if report.inputs_off_device:
-        fail(f"{what} feeds the model batches that are not on `device`: move each batch with "
-             ".to(device).")
+def run_placed(nb, grader, function, model: PacedNet, data: tuple, *, what: str):
+    """``function(model, *data, device, GRADER_BATCH, TIMED_BATCHES)`` on the grading device,
+    observed (gpukit/grading/observed.py), with the garbage collector paused."""
+    return observe(nb, grader, model,
+                   lambda d: call(function, model, *data, d, GRADER_BATCH, TIMED_BATCHES,
+                                  what=what),
+                   pause_gc=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,57 +175,40 @@ def test_training_timing(nb, grader):
     model.eval()  # time_training must switch to training mode itself
     before = copy.deepcopy(model.state_dict())
     x, y = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
-    what = "time_training(model, x, y, device, 8, 4)"
-    seconds, returned_at, report = run_placed(nb, grader, nb.time_training, model, (x, y),
-                                 (GRADER_BATCH, TIMED_BATCHES), what=what)
+    seen = run_placed(nb, grader, nb.time_training, model, (x, y),
+                      what="time_training(model, x, y, device, 8, 4)")
     check_steps(model, "time_training()")
-    if not all(step.training and step.grad_enabled for step in model.steps):
-        fail("time_training() must run the model in training mode, with gradients: call "
-             "model.train().")
-    check_placement(report, "time_training()")
+    check_mode(seen, "time_training()", training=True)
+    check_gradients(seen, "time_training()", enabled=True)
+    check_placement(seen, "time_training()")
     model.to("cpu")
     if not weights_changed(model, before):
         fail("time_training() does not train: back-propagate the loss and step the optimizer.")
-    check_paced_time(seconds, "time_training()", model, returned_at)
+    check_paced_time(seen.returned, "time_training()", model, seen.returned_at)
 
 
 def test_inference_timing(nb, grader):
     model = PacedNet()
     model.train()  # time_inference must switch to evaluation mode itself
     x, _ = grader_images((WARMUP + TIMED_BATCHES) * GRADER_BATCH)
-    what = "time_inference(model, x, device, 8, 4)"
-    seconds, returned_at, report = run_placed(nb, grader, nb.time_inference, model, (x,),
-                                 (GRADER_BATCH, TIMED_BATCHES), what=what)
+    seen = run_placed(nb, grader, nb.time_inference, model, (x,),
+                      what="time_inference(model, x, device, 8, 4)")
     check_steps(model, "time_inference()")
-    if any(step.training for step in model.steps):
-        fail("time_inference() runs the model in training mode: call model.eval() first.")
-    if any(step.grad_enabled for step in model.steps):
-        fail("time_inference() runs the model with gradient tracking on: run it inside "
-             "`with torch.no_grad():`.")
-    check_placement(report, "time_inference()")
-    check_paced_time(seconds, "time_inference()", model, returned_at)
+    check_mode(seen, "time_inference()", training=False)
+    check_gradients(seen, "time_inference()", enabled=False)
+    check_placement(seen, "time_inference()")
+    check_paced_time(seen.returned, "time_inference()", model, seen.returned_at)
 
 
-def check_against_clock(nb, grader, name: str) -> None:
+def check_measured_in_cell(nb, grader, name: str) -> None:
     """The variable ``name`` is a time the cell that set it measured (a difference of two of its
     clock readings, no longer than the cell)."""
-    reported = plain_number(getattr(nb, name))
-    if reported is None or reported <= 0:
-        fail(f"`{name}` must be a positive number of seconds.")
-    run = grader.clock.assigned_in.get(name) if grader.clock else None
-    if run is None:
-        fail(f"The grader did not see `{name}` being measured: keep the given cell that sets "
-             "it, and run the setup cell first.")
-    grader.note_time(name, reported, run.seconds)
-    if reported > run.seconds + 0.05 or not run.measured(reported):
-        fail(f"`{name}` = {reported:.3f} s is not a time measured in the cell that set it (that "
-             f"cell ran for {run.seconds:.3f} s): report what your timing function returned.")
+    check_against_clock(grader, name, reported_seconds(nb, name),
+                        hint="keep the given cell that sets it, and run the setup cell first.")
 
 
 def test_timing_report(nb, grader):
-    times = nb.times
-    if type(times) is not dict or set(times) != set(TIME_KEYS):
-        fail("times must be a dict with exactly the four keys listed.")
+    times = check_keys(nb.times, TIME_KEYS, "times")
     for key in TIME_KEYS:
         if not same_plain_value(times[key], getattr(nb, key)):
             fail(f"times[{key!r}] is not the `{key}` you measured.")
@@ -262,7 +220,7 @@ def test_timing_report(nb, grader):
             fail(f"times[{key!r}] is None although this machine has a GPU.")
     for key in TIME_KEYS:
         if times[key] is not None:
-            check_against_clock(nb, grader, key)
+            check_measured_in_cell(nb, grader, key)
 
 
 def test_gpu_timing(nb, grader):
@@ -335,7 +293,7 @@ def test_bar_chart(nb):
 
 def test_amp(nb, grader):
     check_amp_run(nb, grader)
-    check_against_clock(nb, grader, "amp_train_s")
+    check_measured_in_cell(nb, grader, "amp_train_s")
 
 
 def check_amp_run(nb, grader) -> None:
@@ -353,9 +311,8 @@ def check_amp_run(nb, grader) -> None:
         return original_scale(scaler, outputs)
 
     with mock.patch.object(torch.amp.GradScaler, "scale", counting_scale):
-        seconds, returned_at, report = run_placed(nb, grader, nb.train_amp, model, (x, y),
-                                     (GRADER_BATCH, TIMED_BATCHES),
-                                     what="train_amp(model, x, y, device, 8, 4)")
+        seen = run_placed(nb, grader, nb.train_amp, model, (x, y),
+                          what="train_amp(model, x, y, device, 8, 4)")
     check_steps(model, "train_amp()")
     if not all(step.autocast for step in model.steps):
         fail("train_amp() must run the forward pass inside torch.autocast(device_type="
@@ -363,11 +320,11 @@ def check_amp_run(nb, grader) -> None:
     if len(scaled) < len(model.steps):
         fail("train_amp() must scale every step's loss with the GradScaler: "
              "scaler.scale(loss).backward().")
-    check_placement(report, "train_amp()")
+    check_placement(seen, "train_amp()")
     model.to("cpu")
     if not weights_changed(model, before):
         fail("train_amp() does not train: step the optimizer through the scaler.")
-    check_paced_time(seconds, "train_amp()", model, returned_at)
+    check_paced_time(seen.returned, "train_amp()", model, seen.returned_at)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from unittest import mock
 import torch
 from torch import nn
 
-from gpukit.grading.architecture import RELU, Linear, Network, check_model, grader_logits
+from gpukit.grading.accuracy import check_accuracy, grader_accuracy, trained_model
+from gpukit.grading.architecture import RELU, Linear, Network, check_model
 from gpukit.grading.checks import (
     call,
     check_device_selection,
@@ -32,14 +33,16 @@ from gpukit.grading.checks import (
     fail_on,
     notebook_device,
 )
-from gpukit.grading.placement import (
-    device_moves,
-    grading_device,
-    host_semantics,
-    left_on_device,
-    observe_training,
-    on_device,
+from gpukit.grading.gpu import check_trained_on_gpu
+from gpukit.grading.observed import (
+    check_gradients,
+    check_inputs_placed,
+    check_mode,
+    check_on_host,
+    check_ran,
+    observe,
 )
+from gpukit.grading.placement import device_moves, grading_device, on_device
 from gpukit.grading.values import plain_number
 from gpukit_student.data import load_fashion_mnist
 
@@ -244,32 +247,19 @@ def test_train_epoch(nb, grader):
     x = torch.rand(TRAIN_SAMPLES, 28, 28)
     y = torch.randint(0, 10, (TRAIN_SAMPLES,))
     before = copy.deepcopy(model.state_dict())
-    device = grading_device(grader.gpu_available)
-    loss_fn = RecordingLoss(device)
-    modes: list[bool] = []
-    hook = model.register_forward_pre_hook(lambda module, inputs: modes.append(module.training))
-    returned = []
+    loss_fn = RecordingLoss(grading_device(grader.gpu_available))
 
-    def run(d: torch.device) -> None:
+    def run(d: torch.device) -> tuple:
         model.to(d)
         optimizer = RecordingSGD(model.parameters())
-        returned.append((call(nb.train_epoch, model, x, y, loss_fn, optimizer, d, TRAIN_BATCH,
-                              what="train_epoch(model, x, y, loss_fn, optimizer, device, 16)"),
-                         optimizer))
+        return call(nb.train_epoch, model, x, y, loss_fn, optimizer, d, TRAIN_BATCH,
+                    what="train_epoch(model, x, y, loss_fn, optimizer, device, 16)"), optimizer
 
-    try:
-        with notebook_device(nb, device):
-            report = observe_training(run, model, device)
-    finally:
-        hook.remove()
-    mean_loss, optimizer = returned[0]
-    if report.forward_calls == 0:
-        fail("train_epoch() never runs the model.")
-    if not all(modes):
-        fail("train_epoch() runs the model outside training mode: call model.train() first.")
-    if report.inputs_off_device:
-        fail("train_epoch() feeds the model batches that are not on `device`: move each batch "
-             "with .to(device).")
+    seen = observe(nb, grader, model, run)
+    mean_loss, optimizer = seen.returned
+    check_ran(seen, "train_epoch()")
+    check_mode(seen, "train_epoch()", training=True)
+    check_inputs_placed(seen, "train_epoch()")  # the grader moved the model itself
     if loss_fn.labels_off_device:
         fail("train_epoch() computes the loss with labels that are not on `device`: move the "
              "labels too.")
@@ -293,11 +283,10 @@ def test_train_epoch(nb, grader):
 
 
 def test_trained_on_gpu(nb, grader):
-    if not isinstance(nb.model, nn.Module):
-        fail("`model` must be your trained FashionANN.")
-    grader.require_gpu("Training the model on the GPU")
-    if not all(p.is_cuda for p in nb.model.parameters()):
-        fail("The trained model's parameters are not on the GPU although PyTorch sees one.")
+    model = trained_model(nb.model, "model", FASHION_ANN)
+    check_trained_on_gpu(grader, "Training the model on the GPU",
+                         lambda: all(p.is_cuda for p in model.parameters()),
+                         weights="The trained model's parameters", framework="PyTorch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,38 +301,20 @@ def test_predict(nb, grader):
     with torch.no_grad():
         expected = reference(x).argmax(dim=1)
     model.train()  # predict must switch to evaluation mode itself
-    modes: list[tuple[bool, bool]] = []
-    hook = model.register_forward_pre_hook(
-        lambda module, inputs: modes.append((module.training, torch.is_grad_enabled())))
-    device = grading_device(grader.gpu_available)
-    returned = []
 
-    def run(d: torch.device) -> None:
+    def run(d: torch.device) -> torch.Tensor:
         model.to(d)
-        with host_semantics(d):
-            returned.append(call(nb.predict, model, x, d, what="predict(model, x, device)"))
+        return call(nb.predict, model, x, d, what="predict(model, x, device)")
 
-    try:
-        with notebook_device(nb, device):
-            report = observe_training(run, model, device)
-    finally:
-        hook.remove()
-    predictions = returned[0]
-    if report.forward_calls == 0:
-        fail("predict() never runs the model.")
-    if any(training for training, _ in modes):
-        fail("predict() runs the model in training mode: call model.eval() first (dropout "
-             "makes its predictions random otherwise).")
-    if any(grad for _, grad in modes):
-        fail("predict() runs the model with gradient tracking on: run it inside "
-             "`with torch.no_grad():`.")
-    if report.inputs_off_device:
-        fail("predict() feeds the model batches that are not on `device`: move each batch with "
-             ".to(device).")
+    seen = observe(nb, grader, model, run, host=True)
+    predictions = seen.returned
+    check_ran(seen, "predict()")
+    check_mode(seen, "predict()", training=False)
+    check_gradients(seen, "predict()", enabled=False)
+    check_inputs_placed(seen, "predict()")
     if type(predictions) is not torch.Tensor or tuple(predictions.shape) != (len(x),):
         fail("predict() must return one tensor with one predicted class per image.")
-    if left_on_device(predictions, device):
-        fail("predict() returns its predictions on `device`: move them to the CPU with .cpu().")
+    check_on_host(seen, predictions, "predict()", "its predictions")
     if predictions.dtype != torch.int64:
         fail("predict() must return the classes as an int64 tensor (argmax of the logits).")
     if not torch.equal(predictions.cpu(), expected):
@@ -356,25 +327,9 @@ def grader_test_images() -> torch.Tensor:
     return torch.from_numpy(x_test).float() / 255.0
 
 
-def measured_accuracy(model: nn.Module) -> float:
-    """The trained weights' accuracy on the grader's own copy of the test set, computed by the
-    grader's own forward pass (gpukit/grading/architecture.py), on the CPU."""
-    (_, _), (_, y_test) = load_fashion_mnist()
-    logits, problem = grader_logits(model, FASHION_ANN, grader_test_images())
-    fail_on(problem)
-    return float((logits.argmax(dim=1).numpy() == y_test).mean())
-
-
 def test_accuracy(nb, lab):
-    if not isinstance(nb.model, nn.Module):
-        fail("`model` must be your trained FashionANN.")
-    measured = measured_accuracy(nb.model)
-    if measured < lab.accuracy_threshold:
-        fail(f"The grader measured your trained model's test accuracy at {measured:.4f}, below "
-             f"the threshold {lab.accuracy_threshold}.")
-    reported = plain_number(nb.test_accuracy)
-    if reported is None:
-        fail("test_accuracy must be a number (a float).")
-    if abs(reported - measured) > lab.accuracy_tolerance:
-        fail(f"You report a test accuracy of {reported:.4f}, but the grader measured "
-             f"{measured:.4f} for your trained model: report what you measured.")
+    model = trained_model(nb.model, "model", FASHION_ANN)
+    (_, _), (_, y_test) = load_fashion_mnist()
+    check_accuracy(grader_accuracy(model, FASHION_ANN, grader_test_images(), y_test),
+                   nb.test_accuracy, name="test_accuracy", threshold=lab.accuracy_threshold,
+                   tolerance=lab.accuracy_tolerance)

@@ -22,20 +22,15 @@ import math
 import torch
 from torch import nn
 
-from gpukit.grading.checks import (
-    call,
-    check_device_selection,
-    cuda_reported,
-    fail,
-    notebook_device,
+from gpukit.grading.checks import call, check_device_selection, cuda_reported, fail
+from gpukit.grading.observed import (
+    check_gradients,
+    check_on_host,
+    check_placement,
+    check_ran,
+    observe,
 )
-from gpukit.grading.placement import (
-    grading_device,
-    host_semantics,
-    left_on_device,
-    observe_training,
-)
-from gpukit.grading.values import plain_number, same_plain_value
+from gpukit.grading.values import check_keys, check_report, differing_keys, plain_number
 
 MB = 1024 ** 2
 ALLOCATION_KEYS = {"tensor_mb", "allocated_mb", "freed_by_del_mb", "reserved_after_del_mb",
@@ -60,31 +55,16 @@ def cuda_truth() -> dict:
             "names": [torch.cuda.get_device_name(i) for i in range(count)] if available else []}
 
 
-def status_differences(report, truth: dict) -> list[str]:
-    """The keys on which a cuda_status() report differs from the truth (never the values)."""
-    if type(report) is not dict or set(report) != set(truth):
-        fail("cuda_status() must return a dict with exactly the keys listed.")
-    wrong = [key for key in ("available", "device_count")
-             if not same_plain_value(report[key], truth[key])]
-    names = report["names"]
-    if type(names) is not list or len(names) != len(truth["names"]) \
-            or not all(same_plain_value(n, t) for n, t in zip(names, truth["names"], strict=True)):
-        wrong.append("names")
-    return wrong
-
-
 def test_cuda_status(nb, grader):
-    report = call(nb.cuda_status, what="cuda_status()")
-    wrong = status_differences(report, cuda_truth())
-    if wrong:
-        fail(f"cuda_status() reports {', '.join(wrong)} differently from what torch.cuda sees "
-             "on the grading machine: ask torch.cuda, do not type the values.")
+    check_report("cuda_status()", call(nb.cuda_status, what="cuda_status()"), cuda_truth(),
+                 "what torch.cuda sees on the grading machine: ask torch.cuda, do not type the "
+                 "values")
     if not grader.gpu_available:
         # The GPU path means something on a CPU grader too: torch.cuda reports two GPUs.
         with cuda_reported(len(SIMULATED_GPUS), SIMULATED_GPUS):
             report = call(nb.cuda_status, what="cuda_status() on a machine with two GPUs")
             truth = cuda_truth()
-        wrong = status_differences(report, truth)
+        wrong = differing_keys(check_keys(report, truth, "cuda_status()"), truth)
         if wrong:
             fail(f"On a machine with two GPUs, cuda_status() reports {', '.join(wrong)} "
                  "differently from torch.cuda: ask torch.cuda.is_available(), device_count() "
@@ -111,21 +91,17 @@ def test_move_batch(nb, grader):
     batch = {"images": torch.rand(6, 3, 8, 8), "labels": torch.randint(0, 10, (6,)),
              "weights": torch.rand(6, dtype=torch.float64), "mask": torch.rand(6) > 0.5}
     originals = {name: tensor.clone() for name, tensor in batch.items()}
-    device = grading_device(grader.gpu_available)
     probe = Probe()
-    returned = []
 
-    def run(d: torch.device) -> None:
-        with host_semantics(d):
-            moved = call(nb.move_batch, batch, d, what="move_batch(batch, device)")
-        returned.append(moved)
+    def run(d: torch.device) -> dict:
+        moved = call(nb.move_batch, batch, d, what="move_batch(batch, device)")
         if type(moved) is dict and set(moved) == set(batch) \
                 and all(type(moved[name]) is torch.Tensor for name in batch):
             probe(*(moved[name] for name in batch))
+        return moved
 
-    with notebook_device(nb, device):
-        report = observe_training(run, probe, device)
-    moved = returned[0]
+    seen = observe(nb, grader, probe, run, host=True)
+    moved = seen.returned
     if type(moved) is not dict or set(moved) != set(batch):
         fail("move_batch() must return a dict with the same keys as the batch.")
     if not all(type(moved[name]) is torch.Tensor for name in batch):
@@ -136,7 +112,7 @@ def test_move_batch(nb, grader):
                 or not torch.equal(tensor.detach().cpu(), original):
             fail(f"move_batch() changes the tensor {name!r}: moving must keep its dtype and "
                  "values.")
-    if report.inputs_off_device:
+    if seen.placement.inputs_off_device:  # the probe's inputs: the returned tensors
         fail("move_batch() returns tensors that are not on `device`: .to(device) returns the "
              "moved tensor, so keep what it returns.")
 
@@ -151,38 +127,16 @@ def test_forward_on(nb, grader):
     x = torch.randn(5, 12)
     with torch.no_grad():
         expected = copy.deepcopy(model)(x)
-    device = grading_device(grader.gpu_available)
-    grad_enabled: list[bool] = []
-    hook = model.register_forward_pre_hook(
-        lambda module, inputs: grad_enabled.append(torch.is_grad_enabled()))
-    returned = []
-
-    def run(d: torch.device) -> None:
-        with host_semantics(d):
-            returned.append(call(nb.forward_on, model, x, d,
-                                 what="forward_on(model, x, device)"))
-
-    try:
-        with notebook_device(nb, device):
-            report = observe_training(run, model, device)
-    finally:
-        hook.remove()
-    output = returned[0]
-    if report.forward_calls == 0:
-        fail("forward_on() never runs the model.")
-    if report.params_off_device:
-        fail("forward_on() runs a model whose parameters are not on `device`: call "
-             "model.to(device) first.")
-    if report.inputs_off_device:
-        fail("forward_on() feeds the model an input that is not on `device`: x.to(device) "
-             "returns the moved tensor, so keep what it returns.")
-    if any(grad_enabled):
-        fail("forward_on() runs the model with gradient tracking on: run it inside "
-             "`with torch.no_grad():`.")
+    seen = observe(nb, grader, model, lambda d: call(nb.forward_on, model, x, d,
+                                                     what="forward_on(model, x, device)"),
+                   host=True)
+    output = seen.returned
+    check_ran(seen, "forward_on()")
+    check_placement(seen, "forward_on()", inputs="input")
+    check_gradients(seen, "forward_on()", enabled=False)
     if type(output) is not torch.Tensor:
         fail("forward_on() must return the model's output as a tensor.")
-    if left_on_device(output, device):
-        fail("forward_on() returns the output on `device`: move it back with .cpu().")
+    check_on_host(seen, output, "forward_on()", "the output")
     if tuple(output.shape) != tuple(expected.shape) or not torch.allclose(
             output.detach().to(expected.dtype), expected, rtol=1e-4, atol=1e-4):
         fail("forward_on() does not return model(x) for the grader's model and input.")
@@ -214,9 +168,7 @@ def test_tensor_megabytes(nb):
 
 
 def allocation_report(report) -> dict:
-    if type(report) is not dict or set(report) != ALLOCATION_KEYS:
-        fail("measure_allocation() must return a dict with exactly the five keys of the table.")
-    return report
+    return check_keys(report, ALLOCATION_KEYS, "measure_allocation()")
 
 
 def test_measure_allocation(nb, lab):

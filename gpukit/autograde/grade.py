@@ -8,7 +8,7 @@ For each submission it runs `nbgrader autograde` (the gradebook stays the source
 * ``records/<student>.json``: every check's outcome and message, and the written answers' state.
 
 What decides a grade happens inside nbgrader, as with `nbgrader autograde` or formgrader
-(gpukit/course/preprocessors.py): the rebuild on the instructor's release (answer cells matched
+(gpukit/autograde/preprocessors.py): the rebuild on the instructor's release (answer cells matched
 by metadata or marker line, everything else the instructor's), the scan and its hold for review,
 the checks' outcome verification. This module adds what only a batch runner can: discovery of a
 folder, one record per entry (whatever happened), the CSV, feedback and the summary. The
@@ -31,14 +31,14 @@ from tqdm import tqdm
 
 import gpukit
 import gpukit_student
+from gpukit.autograde.job import GradingJob, prepare_template
+from gpukit.autograde.preflight import canary_job, canary_passed_before, judge_canary, preflight
+from gpukit.autograde.records import STATUSES, SubmissionRecord
+from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
+from gpukit.autograde.writer import CourseWriter
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.job import GradingJob, prepare_template
 from gpukit.course.layout import CourseLayout
-from gpukit.course.preflight import canary_job, canary_passed_before, judge_canary, preflight
-from gpukit.course.records import STATUSES, SubmissionRecord
-from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
-from gpukit.course.writer import CourseWriter
 from gpukit.errors import GpukitError
 from gpukit.sandbox import processes
 from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE

@@ -1,12 +1,12 @@
 """The one writer: what a grading job found goes into the course as each result arrives.
 
-Jobs (gpukit/course/job.py) grade in scratch courses and may finish in any order, on this machine
+Jobs (gpukit/autograde/job.py) grade in scratch courses and may finish in any order, on this machine
 or another; only this writer opens the course's gradebook. For each result it:
 
 1. builds the submission's record (status, every check's outcome, cells that did not finish);
 2. merges the scores into the course's gradebook by names, as nbgrader's SaveAutoGrades would:
    automatic scores and comments are replaced, manual scores (the instructor's) are kept, and a
-   review hold from the scan is applied again (gpukit.course.grades.hold_for_review); a
+   review hold from the scan is applied again (gpukit.autograde.grades.hold_for_review); a
    submission failed by the grading environment is not merged at all;
 3. puts the submitted and the autograded notebook and the feedback page where nbgrader and
    formgrader keep them, and the feedback into the output folder;
@@ -26,21 +26,21 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from gpukit.config import Lab, LoadedConfig
-from gpukit.course.grades import (
+from gpukit.autograde.grades import (
     CellGrade,
     SubmissionGrades,
     hold_for_review,
     register_ungradable,
 )
-from gpukit.course.job import JobResult
-from gpukit.course.layout import CourseLayout
-from gpukit.course.records import (
+from gpukit.autograde.job import JobResult
+from gpukit.autograde.records import (
     NOTEBOOK_METADATA,
     SubmissionRecord,
     build_record,
     environment_failure,
 )
+from gpukit.config import Lab, LoadedConfig
+from gpukit.course.layout import CourseLayout
 from gpukit.grading.outcome import TAMPERING_OUTCOME
 from gpukit.sandbox.kernel import PEAK_MARKER, STOP_MARKER
 

@@ -11,7 +11,7 @@ from nbformat.notebooknode import NotebookNode
 
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
-from gpukit.course.student_wheel import student_wheel_filename
+from gpukit.release.student_wheel import student_wheel_filename
 from gpukit.errors import TemplateError
 from gpukit.labs import LABS_DIR
 from gpukit.notebooks.markers import strip_marker

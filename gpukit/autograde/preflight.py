@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from gpukit.autograde.job import GradingJob, JobResult
+from gpukit.autograde.writer import record_of
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.job import GradingJob, JobResult
-from gpukit.course.writer import record_of
 from gpukit.errors import GpukitError
 from gpukit_student.data import resolve_spec, verify_dataset
 

@@ -30,15 +30,15 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from gpukit.course.grades import hold_for_review
-from gpukit.course.records import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_METADATA
-from gpukit.course.sanitize import rebuild
-from gpukit.course.scan import scan_cells, student_code_cells
+from gpukit.autograde.grades import hold_for_review
+from gpukit.autograde.records import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_METADATA
+from gpukit.autograde.sanitize import rebuild
+from gpukit.autograde.scan import scan_cells, student_code_cells
 from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
 
 
 class RebuildOnRelease(NbGraderPreprocessor):
-    """Grade the release notebook with the student's answers in it (gpukit/course/sanitize.py).
+    """Grade the release notebook with the student's answers in it (gpukit/autograde/sanitize.py).
 
     Answer cells are matched by nbgrader metadata, then by the marker line each starts with, so
     a notebook saved by Colab or VS Code (metadata gone) grades like the original, and nbgrader's
@@ -60,7 +60,7 @@ class RebuildOnRelease(NbGraderPreprocessor):
 
 
 class ScanForTampering(NbGraderPreprocessor):
-    """Read the student's code for tampering with the grader (gpukit/course/scan.py), before
+    """Read the student's code for tampering with the grader (gpukit/autograde/scan.py), before
     anything runs; the findings are noted for :class:`HoldForReview` and the records."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -73,7 +73,7 @@ class ScanForTampering(NbGraderPreprocessor):
 class HoldForReview(NbGraderPreprocessor):
     """A submission whose code the scan flagged scores 0 on every check until an instructor
     reviews it: manual scores of 0 marked "needs manual grade", the notebook flagged, and the
-    findings in its first comment (see gpukit.course.grades.hold_for_review). Runs after
+    findings in its first comment (see gpukit.autograde.grades.hold_for_review). Runs after
     nbgrader saved the automatic scores, which stay in the gradebook."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -117,7 +117,7 @@ class HideHiddenTests(ClearHiddenTests):
 class LimitedExecute(Execute):
     """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell, and
     noting in each code cell's metadata (``gpukit``) how long it ran and whether the per-cell
-    time limit stopped it, for the records (gpukit/course/records.py).
+    time limit stopped it, for the records (gpukit/autograde/records.py).
 
     nbclient holds every output message in memory until the notebook is written: a cell that
     prints without end would exhaust the grader before any limit on the notebook fires. Output

@@ -2,13 +2,14 @@
 
 A job is a function of plain data. In: the notebook's bytes as the student handed it in, and a
 *template course* (:func:`prepare_template`: a snapshot of the course's settings, the lab's
-source and release, the hidden checks, and a gradebook holding the assignment and nothing of any
-student). The job grades in a private scratch copy of the template (its own gradebook, folders
-and kernel sockets, so jobs cannot collide), through nbgrader's own pipeline: autograde and
-feedback in one nbgrader process, through the API formgrader calls (gpukit/course/nbgrader_job.py).
-Out: a :class:`JobResult` of plain data (the gradebook rows, the autograded notebook, the feedback
-page, nbgrader's log, times). A job never touches the course: the one writer merges results
-(gpukit/course/writer.py), whatever ran the job and in whatever order results come back.
+source and release, the course's own labs, and a gradebook holding the assignment and nothing of
+any student). The job grades in a private scratch copy of the template (its own gradebook,
+folders and kernel sockets, so jobs cannot collide), through nbgrader's own pipeline: autograde
+and feedback in one nbgrader process, through the API formgrader calls (nbgrader_job.py). Its
+steps are declared in order in JOB_STEPS. Out: a :class:`JobResult` of plain data (the gradebook
+rows, the autograded notebook, the feedback page, nbgrader's log, times). A job never touches
+the course: the one writer merges results (writer.py), whatever ran the job and in whatever
+order results come back.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 import gpukit.config as config_module
+from gpukit.autograde.nbgrader_job import Server
+from gpukit.autograde.records import CELL_METADATA
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import COURSE_LABS, CourseLayout
-from gpukit.course.nbgrader_job import Server
 from gpukit.course.nbgrader_settings import write_shim
-from gpukit.course.records import CELL_METADATA
 from gpukit.errors import NbgraderError
 from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE
 
@@ -47,7 +48,7 @@ FILES_LIMIT = 64 * 1024 * 1024  # bytes of a notebook's own files brought back f
 
 TEMPLATE_CONFIG = '''\
 # A snapshot of the course's settings for grading jobs, written by gpukit grade
-# (gpukit/course/job.py). Do not edit: it is made again for every batch.
+# (gpukit/autograde/job.py). Do not edit: it is made again for every batch.
 {course}'''
 # What a job's course holds besides its settings: the lab's files, and the course's own labs.
 TEMPLATE_FILES = ("nbgrader_config.py", "gradebook.db", "source", "release", COURSE_LABS)
@@ -138,6 +139,27 @@ def unpack_template(archive: bytes, folder: Path) -> Path:
 # ------------------------------------------------------------------------------------- the job
 
 
+@dataclass
+class JobRun:
+    """What the steps of one job hand each other."""
+
+    job: GradingJob
+    template: Path
+    scratch: Path
+    timeout_s: float
+    threads: int
+    scratch_parent: Path
+    server: Server | None
+    started: float = field(default_factory=time.monotonic)
+    lab: Lab | None = None
+    log: str = ""
+    result: JobResult | None = None  # set by the step that ends the job
+
+    def ended(self, outcome: str, log: str) -> JobResult:
+        return JobResult(self.job.student, outcome, log, seconds=_since(self.started),
+                         node=os.uname().nodename)
+
+
 def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
             scratch_parent: Path, server: Server | None = None) -> JobResult:
     """Grade one submission in a scratch copy of ``template`` made in ``scratch_parent`` (a
@@ -145,37 +167,67 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
     student's doing: a notebook that outruns ``timeout_s`` or kills its kernel gives that
     outcome. With a ``server`` (a local worker's nbgrader process, started with
     :func:`job_environment`), nbgrader runs there; else in a process of its own."""
-    started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="gpukit-job-", dir=scratch_parent))
+    run = JobRun(job, template, scratch, timeout_s, threads, scratch_parent, server)
     try:
-        lab = _scratch_course(template, scratch)
-        notebook = Path(lab.notebook)
-        submitted = scratch / "submitted" / job.student / job.assignment / notebook.name
-        submitted.parent.mkdir(parents=True)
-        submitted.write_bytes(job.content)
-        what = f"nbgrader autograde {job.assignment} --student {job.student}"
-        try:
-            if server is not None:
-                log = server.grade(scratch, job.assignment, job.student, timeout_s=timeout_s,
-                                   what=what)
-            else:
-                command = [sys.executable, "-m", "gpukit.course.nbgrader_job", job.assignment,
-                           job.student]
-                log = nbgrader_steps.run_command(
-                    scratch, command, what=what, timeout_s=timeout_s,
-                    environment=job_environment(template, scratch_parent, threads),
-                    reap_strays=False)
-        except nbgrader_steps.NbgraderTimeout as error:
-            return JobResult(job.student, "timeout", error.log, seconds=_since(started),
-                             node=os.uname().nodename)
-        except NbgraderError as error:
-            return JobResult(job.student, "error", error.log or error.message,
-                             seconds=_since(started), node=os.uname().nodename)
-        result = _read_results(scratch, job, notebook, log)
-        result.seconds = _since(started)
-        return result
+        for step in JOB_STEPS:
+            step(run)
+            if run.result is not None:
+                break
+        run.result.seconds = _since(run.started)
+        return run.result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def make_scratch_course(run: JobRun) -> None:
+    """The template's files in the scratch folder: settings and gradebook copied (the job
+    writes them), the lab's source, release and the course's own labs linked (the kernel sees
+    them read-only)."""
+    for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db"):
+        shutil.copy2(run.template / name, run.scratch / name)
+    for name in ("source", "release", COURSE_LABS):
+        if (run.template / name).exists():
+            (run.scratch / name).symlink_to(run.template / name)
+    run.lab = config_module.load_config(run.scratch / CONFIG_FILE_NAME).course.assignments[0]
+
+
+def hand_in(run: JobRun) -> None:
+    """The notebook, byte for byte as handed in, where nbgrader looks for it."""
+    submitted = CourseLayout(run.scratch).submitted(run.job.student, run.lab)
+    submitted.parent.mkdir(parents=True)
+    submitted.write_bytes(run.job.content)
+
+
+def autograde_and_feedback(run: JobRun) -> None:
+    """nbgrader's autograde and generate_feedback, in the worker's nbgrader process or one of
+    the job's own; a timeout or a failed nbgrader ends the job with that outcome."""
+    job = run.job
+    what = f"nbgrader autograde {job.assignment} --student {job.student}"
+    try:
+        if run.server is not None:
+            run.log = run.server.grade(run.scratch, job.assignment, job.student,
+                                       timeout_s=run.timeout_s, what=what)
+        else:
+            command = [sys.executable, "-m", "gpukit.autograde.nbgrader_job", job.assignment,
+                       job.student]
+            run.log = nbgrader_steps.run_command(
+                run.scratch, command, what=what, timeout_s=run.timeout_s,
+                environment=job_environment(run.template, run.scratch_parent, run.threads),
+                reap_strays=False)
+    except nbgrader_steps.NbgraderTimeout as error:
+        run.result = run.ended("timeout", error.log)
+    except NbgraderError as error:
+        run.result = run.ended("error", error.log or error.message)
+
+
+def collect_results(run: JobRun) -> None:
+    """The job's gradebook rows, autograded notebook, feedback page and files, as plain data."""
+    run.result = _read_results(run.scratch, run.job, Path(run.lab.notebook), run.log)
+
+
+# The steps of grading one submission, in order; a step that sets ``run.result`` ends the job.
+JOB_STEPS = (make_scratch_course, hand_in, autograde_and_feedback, collect_results)
 
 
 def job_environment(template: Path, scratch_parent: Path, threads: int) -> dict[str, str]:
@@ -187,17 +239,6 @@ def job_environment(template: Path, scratch_parent: Path, threads: int) -> dict[
     return {**dict.fromkeys(THREAD_VARIABLES, str(max(1, threads))),
             PROTECT_VARIABLE: os.pathsep.join([*protected, str(template)]),
             HIDE_VARIABLE: os.pathsep.join([*hidden, str(scratch_parent)])}
-
-
-def _scratch_course(template: Path, scratch: Path) -> Lab:
-    """The template's files in ``scratch``: settings and gradebook copied (the job writes them),
-    the lab's source, release and hidden checks linked (the kernel sees them read-only)."""
-    for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db"):
-        shutil.copy2(template / name, scratch / name)
-    for name in ("source", "release", COURSE_LABS):
-        if (template / name).exists():
-            (scratch / name).symlink_to(template / name)
-    return config_module.load_config(scratch / CONFIG_FILE_NAME).course.assignments[0]
 
 
 def _read_results(scratch: Path, job: GradingJob, notebook: Path, log: str) -> JobResult:

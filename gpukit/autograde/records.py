@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 from nbformat.notebooknode import NotebookNode
 
-from gpukit.course.grades import SubmissionGrades
+from gpukit.autograde.grades import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
 
 INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
 CELL_METADATA = "gpukit"  # a code cell's run, noted by LimitedExecute: seconds, stopped
-NOTEBOOK_METADATA = "gpukit"  # what the rebuild and the scan did (gpukit/course/preprocessors)
+NOTEBOOK_METADATA = "gpukit"  # what the rebuild and the scan did (autograde/preprocessors.py)
 
 STUB = "YOUR ANSWER HERE"
 STATUSES = {

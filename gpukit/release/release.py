@@ -16,8 +16,8 @@ from gpukit.config import LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
-from gpukit.course.render import render_notebook, render_rubric, write_notebook
-from gpukit.course.student_wheel import (
+from gpukit.release.render import render_notebook, render_rubric, write_notebook
+from gpukit.release.student_wheel import (
     PACKAGE,
     StudentWheel,
     build_student_wheel,

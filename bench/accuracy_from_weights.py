@@ -2,9 +2,9 @@
 
 The accuracy checks of labs 1 and 3 no longer take the student's forward pass at its word: they
 read the trained weights, compute the logits with the grader's own forward pass
-(gpukit/grading/architecture.py, the numpy twin for Keras in autograder/core_mnist), and run the
-student's forward once more to compare. This script times, on the real test sets and with
-trained-size models on the CPU (2 torch threads, as a grading kernel on this machine):
+(gpukit/grading/architecture.py, the numpy twin for Keras in gpukit/labs/core_mnist/checks.py),
+and run the student's forward once more to compare. This script times, on the real test sets
+and with trained-size models on the CPU (2 torch threads, as a grading kernel on this machine):
 
 * before: the student's model on the test set (what the checks did until now);
 * after: ``grader_logits`` (weight layers found by one forward on 16 random inputs, the
@@ -85,11 +85,7 @@ def main() -> int:
         rows.append((name, len(images), median_seconds(before, args.repeat),
                      median_seconds(after, args.repeat)))
 
-    spec = importlib.util.spec_from_file_location(
-        "hidden_core_mnist", REPO / "autograder" / "core_mnist" / "test_core_mnist.py")
-    core = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = core
-    spec.loader.exec_module(core)
+    core = importlib.import_module("gpukit.labs.core_mnist.checks")
     import keras
 
     keras_model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),

@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--no-canary", action="store_true", help="do not grade the lab's own "
                      "solution first (the canary that stops a batch the environment would fail)")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = command("new-lab", run_new_lab, "Scaffold a lab of the course's own in labs/NAME/ "
+                  "beside grading_config.py (settings and points, master notebook, hidden "
+                  "checks, rubric, fixtures) that releases and grades as it is, and print the "
+                  "line to add to grading_config.py. Guide: docs/new-lab.md.")
+    sub.add_argument("name", metavar="NAME", help="the lab's name: a Python identifier "
+                     "(letters, digits, '_', starting with a letter), used as the folder "
+                     "labs/NAME/, the module labs.NAME and the default assignment name")
     sub = command("demo", run_demo, "Release the course, then autograde a demo class (the "
                   "reference solution and flawed submissions) in a scratch course directory "
                   "with nbgrader's SQLite gradebook, and print the grades.")
@@ -161,15 +168,31 @@ def run_config(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from gpukit.course.render import render_sources
+    from gpukit.release.render import render_sources
 
     for path in render_sources(_loaded(args)):
         print(f"rendered {path}")
     return 0
 
 
+def run_new_lab(args: argparse.Namespace) -> int:
+    from gpukit.config import find_config
+    from gpukit.course.new_lab import next_steps, scaffold_lab
+
+    # The course is found, not loaded: grading_config.py may already name the new lab.
+    config = args.config.resolve() if args.config else find_config()
+    if not config.is_file():
+        from gpukit.errors import ConfigError
+
+        raise ConfigError(f"Config file {config} does not exist.",
+                          hint="Pass the path of your grading_config.py with --config.")
+    root = config.parent
+    print(next_steps(scaffold_lab(args.name, root), root))
+    return 0
+
+
 def run_release(args: argparse.Namespace) -> int:
-    from gpukit.course.release import release_course
+    from gpukit.release.release import release_course
 
     for lab in release_course(_loaded(args), progress=not args.no_progress):
         print(f"{lab.name}: master {lab.source}\n  release  {lab.release}\n"
@@ -178,8 +201,8 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from gpukit.course.grade import GradingOptions, grade_directory, summary
-    from gpukit.course.runners import LocalWorkers, RayCluster, default_workers
+    from gpukit.autograde.grade import GradingOptions, grade_directory, summary
+    from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
 
     loaded = _loaded(args)
     lab = _one_lab(loaded, args.assignment, "grade")

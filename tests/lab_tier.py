@@ -57,17 +57,19 @@ class LabTier:
         """All sample submissions of the lab, graded once by `gpukit grade` as a subprocess."""
         return sample_class(cls.lab_id)
 
-    def fixtures(self, graded) -> list:
-        return sorted((graded["lab"].folder / "fixtures").glob("*.edits"))
+    def edits(self, graded) -> list:
+        """The lab's sample submissions written as edits of the solution (fixtures and demo)."""
+        folder = graded["lab"].folder
+        return sorted([*(folder / "fixtures").glob("*.edits"), *(folder / "demo").glob("*.edits")])
 
-    def test_every_check_fails_on_some_fixture(self, graded):
-        names = {p.stem for p in self.fixtures(graded)}
+    def test_every_check_fails_on_some_sample_submission(self, graded):
+        names = {p.stem for p in self.edits(graded)}
         gpu_only = self.table("GPU_ONLY", set())
         for check in set(self.expected.FULL) - gpu_only:  # no CPU submission can fail those
             assert any(self.expected.EXPECTED[name][check] == 0 for name in names), check
 
-    def test_fixture_files_say_what_they_exercise(self, graded):
-        for path in self.fixtures(graded):
+    def test_sample_submissions_say_what_they_exercise(self, graded):
+        for path in self.edits(graded):
             assert path.read_text().startswith("# "), path.name
 
     def test_full_marks_are_the_labs_points(self, graded):

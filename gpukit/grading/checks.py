@@ -1,4 +1,4 @@
-"""Building blocks the labs' hidden checks share (autograder/<lab>/test_<lab>.py).
+"""Building blocks the labs' hidden checks share (gpukit/labs/<lab>/checks.py).
 
 Failures are one sentence for the student (no traceback, no expected value); student functions
 are called so that whatever they raise becomes such a sentence; device selection is checked the

@@ -10,7 +10,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from gpukit.config import Lab, LoadedConfig
-from gpukit.course.layout import CourseLayout
+from gpukit.course.layout import COURSE_LABS, CourseLayout
 from gpukit.release.student_wheel import student_wheel_filename
 from gpukit.errors import TemplateError
 from gpukit.labs import LABS_DIR
@@ -66,8 +66,15 @@ def render_rubric(lab: Lab, master: NotebookNode) -> str:
     answers = {cell.id: _reference_text(cell.source) for cell in master.cells}
     questions = [dict(q, points=getattr(lab.points, q["id"])) for q in lab.questions()]
     return render_text(lab, RUBRIC_TEMPLATE,
-                       {**lab.template_params(), "lab_id": lab.lab_id, "title": lab.title,
-                        "questions": questions, "answers": answers})
+                       {**lab.template_params(), "lab_folder": _shown_folder(lab),
+                        "title": lab.title, "questions": questions, "answers": answers})
+
+
+def _shown_folder(lab: Lab) -> str:
+    """Where the lab's files are, as an instructor finds them: in the kit, or in the course."""
+    if lab.folder.is_relative_to(LABS_DIR):
+        return f"gpukit/labs/{lab.lab_id}"
+    return f"{COURSE_LABS}/{lab.lab_id}"
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> Path:

@@ -19,19 +19,19 @@ config = Course(
     notebook_timeout_s=900,
     assignments=[
         core_mnist.Lab(
-            name="lab1_mnist",
+            name="core_mnist",
             epochs=5,
             keras_accuracy_threshold=0.97,
             torch_accuracy_threshold=0.97,
             points=core_mnist.Points(),  # e.g. core_mnist.Points(keras_accuracy=6) to reweigh
         ),
         gpu_basics.Lab(
-            name="lab2_gpu_basics",
+            name="gpu_basics",
             memory_tensor_mb=15,  # the tensor measure_allocation() creates, in MB
             points=gpu_basics.Points(),  # e.g. gpu_basics.Points(forward_on=4) to reweigh
         ),
         fashion_ann.Lab(
-            name="lab3_fashion_ann",
+            name="fashion_ann",
             epochs=5,
             batch_size=64,
             learning_rate=1e-3,
@@ -40,7 +40,7 @@ config = Course(
             points=fashion_ann.Points(),
         ),
         cpu_vs_gpu.Lab(
-            name="lab4_cpu_vs_gpu",
+            name="cpu_vs_gpu",
             batch_size=64,
             train_batches=20,  # fixed: CPU training stays short on any dataset size
             inference_batch_size=256,

@@ -1,7 +1,7 @@
 """Lab 4's reference run, outside Jupyter: CPU against GPU with synchronized timings.
 
 Runs the reference solution's own functions (AlexNetStyle, time_training, time_inference,
-train_amp, sweep_batch_sizes, taken from solutions/lab4_cpu_vs_gpu/cpu_vs_gpu_alexnet.ipynb)
+train_amp, sweep_batch_sizes, taken from solutions/cpu_vs_gpu/cpu_vs_gpu.ipynb)
 with the lab's settings from grading_config.py, on the CPU and, when there is one, on the GPU, and
 prints what it measured: training and inference seconds, the GPU speed-ups, AMP against float32,
 and the sweep's images per second. Timing needs images, not a dataset: the images are random.
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = REPO_ROOT / "solutions" / "lab4_cpu_vs_gpu" / "cpu_vs_gpu_alexnet.ipynb"
+SOLUTION = REPO_ROOT / "solutions" / "cpu_vs_gpu" / "cpu_vs_gpu.ipynb"
 CODE_CELLS = ("model_code", "timing_code", "amp_code", "sweep_code")
 # The lab's settings (grading_config.py's defaults for CpuGpuLab).
 SETTINGS = {"batch_size": 64, "train_batches": 20, "inference_batch_size": 256,

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 def grade(course_root: Path, submissions: Path, output: Path, *runner: str) -> float:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "gpukit", "grade", str(submissions),
-                           "--assignment", "lab1_mnist", "--output", str(output),
+                           "--assignment", "core_mnist", "--output", str(output),
                            "--no-progress", *runner], cwd=course_root, capture_output=True,
                           text=True)
     if done.returncode != 0:
@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["GPUKIT_DATA_DIR"] = str(args.data_dir.resolve())
     loaded = load_config(REPO / "grading_config.py")
-    lab = loaded.course.assignment("lab1_mnist")
+    lab = loaded.course.assignment("core_mnist")
     work = Path(tempfile.mkdtemp(prefix="gpukit-bench-"))
     submissions = work / "class"
     submissions.mkdir()

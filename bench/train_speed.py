@@ -2,7 +2,7 @@
 
 Runs, one after the other on this machine:
 
-1. the reference solution notebook (solutions/lab1_mnist/mnist_keras_pytorch.ipynb), executed for
+1. the reference solution notebook (solutions/core_mnist/core_mnist.ipynb), executed for
    real with nbclient; each training time is the wall time of its training cell, taken from the
    execution timestamps nbclient records, and the accuracy is measured the way the grader does it,
    by a cell appended at the end that evaluates the trained models on freshly loaded test data;
@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO_ROOT / "solutions" / "lab1_mnist" / "mnist_keras_pytorch.ipynb"
+NOTEBOOK = REPO_ROOT / "solutions" / "core_mnist" / "core_mnist.ipynb"
 SEED_SCRIPT = Path(__file__).resolve().with_name("seed_baseline.py")
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "train_speed.json"

@@ -321,7 +321,7 @@ def _pair(text: str) -> tuple[str, str]:
     name, _, value = text.partition("=")
     if not name or not value:
         raise ConfigError(f"--canvas-id {text!r} is not ASSIGNMENT=ID.",
-                          hint="Write it as, e.g., --canvas-id lab1_mnist=123456")
+                          hint="Write it as, e.g., --canvas-id core_mnist=123456")
     return name, value
 
 

@@ -198,7 +198,7 @@ def cuda_or_cpu() -> torch.device:
 
 
 def lab1(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab1 mnist", COURSE.assignment("lab1_mnist")
+    name, lab = "lab1 mnist", COURSE.assignment("core_mnist")
     if not (data_dir / "mnist").is_dir():
         with item(name, "MNIST checks"):
             raise Skipped(f"no MNIST in {data_dir}")
@@ -213,7 +213,7 @@ def lab1(data_dir: Path, quick: bool) -> None:
     namespace = {"torch": torch, "np": np, "time": time, "x_train": x_train, "y_train": y_train,
                  "x_test": x_test, "y_test": y_test, "EPOCHS": 1 if quick else lab.epochs,
                  "device": cuda_or_cpu()}
-    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("lab1_mnist")}
+    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("core_mnist")}
     training = cells["torch_train_code"].split("torch.manual_seed(0)")[0]  # definitions only
     with contextlib.redirect_stdout(io.StringIO()):
         exec(cells["gpu_code"].split("gpus = gpu_report()")[0], namespace)
@@ -255,9 +255,9 @@ def lab1(data_dir: Path, quick: bool) -> None:
 
 
 def lab2(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab2 gpu basics", COURSE.assignment("lab2_gpu_basics")
+    name, lab = "lab2 gpu basics", COURSE.assignment("gpu_basics")
     checks = hidden_checks("gpu_basics")
-    namespace = solution_namespace("lab2_gpu_basics")
+    namespace = solution_namespace("gpu_basics")
     for check in ("cuda_status", "device", "move_batch", "forward_on", "measure_allocation"):
         with item(name, f"{check} on the reference"):
             run_check(checks, check, namespace, lab)
@@ -275,11 +275,11 @@ def lab2(data_dir: Path, quick: bool) -> None:
     for check, (why, cell, source) in wrongs.items():
         with item(name, f"{check} fails: {why}") as line:
             line.detail = must_fail(checks, check, solution_namespace(
-                "lab2_gpu_basics", replace={cell: source}), lab)
+                "gpu_basics", replace={cell: source}), lab)
     with item(name, "gpu_memory fails: empty_cache() before del") as line:
         line.needs_gpu()
-        namespace = solution_namespace("lab2_gpu_basics")
-        source = solution_cell("lab2_gpu_basics", "allocation_code")
+        namespace = solution_namespace("gpu_basics")
+        source = solution_cell("gpu_basics", "allocation_code")
         wrong = source.replace("    del t\n    allocated_after_del",
                                "    torch.cuda.empty_cache()\n    del t\n    allocated_after_del")
         wrong = wrong.replace("    torch.cuda.empty_cache()\n    reserved_after_empty",
@@ -292,7 +292,7 @@ def lab2(data_dir: Path, quick: bool) -> None:
 
 
 def lab3(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab3 fashion ann", COURSE.assignment("lab3_fashion_ann")
+    name, lab = "lab3 fashion ann", COURSE.assignment("fashion_ann")
     from gpukit_student.data import write_fashion_standin
 
     standin = Path(tempfile.mkdtemp(prefix="gpukit-acceptance-"))
@@ -301,10 +301,10 @@ def lab3(data_dir: Path, quick: bool) -> None:
     checks = hidden_checks("fashion_ann")
     epochs = "1" if quick else str(lab.epochs)
     train = {"training_run": None}
-    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("lab3_fashion_ann")}
+    cells = {c["id"]: "".join(c["source"]) for c in solution_cells("fashion_ann")}
     train["training_run"] = cells["training_run"].replace("range(EPOCHS)", f"range({epochs})")
     started = time.perf_counter()
-    namespace = solution_namespace("lab3_fashion_ann", replace=train)
+    namespace = solution_namespace("fashion_ann", replace=train)
     trained = time.perf_counter() - started
     for check in ("device", "ann_model", "multi_gpu", "training_setup", "train_epoch",
                   "predict"):
@@ -335,7 +335,7 @@ def lab3(data_dir: Path, quick: bool) -> None:
 
 
 def lab4(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab4 cpu vs gpu", COURSE.assignment("lab4_cpu_vs_gpu")
+    name, lab = "lab4 cpu vs gpu", COURSE.assignment("cpu_vs_gpu")
     from gpukit_student.data import write_fashion_standin
 
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
@@ -349,8 +349,8 @@ def lab4(data_dir: Path, quick: bool) -> None:
     checks = hidden_checks("cpu_vs_gpu")
     # The definitions only: the lab's own timing runs are measured below, on each device.
     definitions = ("setup", "model_code", "timing_code", "amp_code", "sweep_code")
-    sweep = solution_cell("lab4_cpu_vs_gpu", "sweep_code").split("\nthroughputs = ")[0]
-    namespace = solution_namespace("lab4_cpu_vs_gpu", only=definitions,
+    sweep = solution_cell("cpu_vs_gpu", "sweep_code").split("\nthroughputs = ")[0]
+    namespace = solution_namespace("cpu_vs_gpu", only=definitions,
                                    replace={"sweep_code": sweep})
     where = "cuda" if GPU else "simulated device"
     for check in ("device", "cnn_model", "training_timing", "inference_timing"):
@@ -368,7 +368,7 @@ def lab4(data_dir: Path, quick: bool) -> None:
         line.detail = must_fail(checks, "gpu_timing", wrong, lab)
     with item(name, f"amp fails: without the GradScaler ({where})") as line:
         wrong = dict(namespace)
-        source = solution_cell("lab4_cpu_vs_gpu", "amp_code")
+        source = solution_cell("cpu_vs_gpu", "amp_code")
         exec(source.replace("scaler.scale(loss).backward()", "loss.backward()")
              .replace("scaler.step(optimizer)", "optimizer.step()"), wrong)
         line.detail = failure_of(lambda: checks.check_amp_run(Notebook(wrong), grader(lab)),

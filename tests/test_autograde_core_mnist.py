@@ -46,7 +46,7 @@ def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
     submissions.mkdir()
     shutil.copy(CourseLayout(released_course.root).solution(lab_of(released_course, "core_mnist")),
                 submissions / "alice.ipynb")
-    done = run_gpukit_grade(course_dir, "lab1_mnist", submissions, work / "out", timeout=900,
+    done = run_gpukit_grade(course_dir, "core_mnist", submissions, work / "out", timeout=900,
                             env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})
     return read_rows(work / "out")["alice"], done.stdout
 

@@ -58,7 +58,7 @@ def test_render_writes_the_master_notebook(write_config, tmp_path):
     write_config('course_id="c1", assignments=[core_mnist.Lab(name="week1")]')
     done = gpukit("render", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "source" / "week1" / "mnist_keras_pytorch.ipynb").is_file()
+    assert (tmp_path / "source" / "week1" / "core_mnist.ipynb").is_file()
 
 
 def test_missing_dataset_tells_how_to_get_it(tmp_path):

@@ -140,7 +140,7 @@ def test_labs_of_different_types_share_one_course(write_config):
         'points=gpu_basics.Points(forward_on=4))]', preamble=GPU_PREAMBLE))
     mnist, gpu = loaded.course.assignments
     assert (mnist.lab_id, gpu.lab_id) == ("core_mnist", "gpu_basics")
-    assert gpu.name == "lab2_gpu_basics" and gpu.memory_tensor_mb == 8
+    assert gpu.name == "gpu_basics" and gpu.memory_tensor_mb == 8
     assert gpu.points.total() == gpu_basics.Points().total() + 1
 
 

@@ -18,10 +18,12 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.course.layout import CourseLayout
+from gpukit.notebooks.edits import apply_edits_file
 from tests.lab_tier import lab_of
 from tests.mixed_class import CLASS, LIMITS, course_copy, grade, state
 
@@ -127,7 +129,7 @@ def test_a_missing_dataset_stops_the_batch_at_preflight(fashion_class):
     lab, root, folder, work, env = fashion_class
     done = grade(root, lab.name, folder, work / "stopped", check=False, env=env)
     assert done.returncode == 1
-    assert "Pre-flight: the lab lab3_fashion_ann needs the dataset fashion-mnist" in done.stderr
+    assert "Pre-flight: the lab fashion_ann needs the dataset fashion-mnist" in done.stderr
     assert "gpukit-data fetch fashion-mnist" in done.stderr
     assert not (work / "stopped" / "records").exists() or \
         not list((work / "stopped" / "records").iterdir())
@@ -144,7 +146,7 @@ def test_a_failing_instructor_cell_is_the_environments_fault(fashion_class):
         assert "the instructor's cell setup" in record["message"]
         assert "DatasetError" in record["message"] and "not your fault" in record["message"]
     rows = (output / "grades.csv").read_text()
-    assert "reference,lab3_fashion_ann,environment,,," in rows
+    assert "reference,fashion_ann,environment,,," in rows
     assert "2 submissions: 2 environment." in done.stdout
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:  # nothing merged
         with pytest.raises(MissingEntry):
@@ -153,14 +155,15 @@ def test_a_failing_instructor_cell_is_the_environments_fault(fashion_class):
 
 def test_a_check_the_solution_fails_stops_the_batch_at_the_canary(released_course, lab,
                                                                   submissions, tmp_path):
+    """An instructor's master notebook whose solution a check fails (here: a tensor size that
+    assumes float32) stops the batch before any student is graded."""
     root = course_copy(released_course, tmp_path / "course")
-    checks = root / "autograder" / "gpu_basics" / "test_gpu_basics.py"
-    checks.write_text(checks.read_text().replace(
-        "def test_tensor_megabytes(nb):",
-        "def test_tensor_megabytes(nb):\n    fail('a check broken by its instructor')\n\n\n"
-        "def _unused(nb):"))
+    master = CourseLayout(root).source(lab)
+    broken = apply_edits_file(nbformat.read(str(master), as_version=4),
+                              lab.folder / "fixtures" / "megabytes-assumes-float32.edits")
+    nbformat.write(broken, str(master))
     done = grade(root, lab.name, submissions, tmp_path / "out", check=False)
     assert done.returncode == 1
     assert "The canary failed" in done.stderr
-    assert "tensor_megabytes: a check broken by its instructor" in done.stderr
+    assert "tensor_megabytes: " in done.stderr and "a float16 element takes 2 bytes" in done.stderr
     assert not list((tmp_path / "out" / "records").glob("*.json"))

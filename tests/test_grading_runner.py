@@ -25,10 +25,9 @@ class Points(LabPoints):
 
 @dataclass(frozen=True)
 class Lab(LabSettings):
-    NOTEBOOK = "probe.ipynb"
     TITLE = "How checks end"
 
-    name: str = assignment_name("probe1")
+    name: str = assignment_name()
     keras_accuracy_threshold: float = setting(0.97, help="A threshold.", rule=fraction)
     points: Points = points_of(Points)
 '''
@@ -91,7 +90,7 @@ def course(tmp_path, monkeypatch, write_config):
     ("no_such_check", "error", "The grader has no check named 'no_such_check'"),
 ])
 def test_outcomes(course, name, status, message):
-    outcome = run_check("probe1", name, {"answer": 42})
+    outcome = run_check("probe", name, {"answer": 42})
     assert outcome.status == status
     assert outcome.message.startswith(message)
 
@@ -99,7 +98,7 @@ def test_outcomes(course, name, status, message):
 def test_prefer_policy_skips_gpu_only_checks(course):
     config = course / "grading_config.py"
     config.write_text(config.read_text().replace('"require"', '"prefer"'))
-    outcome = run_check("probe1", "gpu_only", {})
+    outcome = run_check("probe", "gpu_only", {})
     assert outcome.status == "skipped"
     assert "gpu_policy='prefer'" in outcome.message
 
@@ -112,7 +111,7 @@ def test_failure_renders_one_sentence_without_code():
 def test_a_noted_time_travels_with_the_outcome_and_back(course):
     """What a check measured (for the class report) reaches the record through the outcome's
     JSON, whatever the verdict."""
-    outcome = run_check("probe1", "timed", {})
+    outcome = run_check("probe", "timed", {})
     assert (outcome.status, outcome.measured) == ("failed", {"train_time": {
         "reported": 2.5, "clock": 2.75}})
     assert CheckOutcome.from_json(json.dumps(outcome.bundle()[MIME_TYPE])) == outcome

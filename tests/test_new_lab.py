@@ -90,7 +90,7 @@ def test_the_scaffold_lands_in_labs_with_its_name_filled_in(course: Path, monkey
     for path in folder.rglob("*"):
         if path.is_file():
             assert "@lab@" not in path.read_text(), path
-    assert 'assignment_name("mylab")' in (folder / "__init__.py").read_text()
+    assert "class Lab(LabSettings)" in (folder / "__init__.py").read_text()
     out = capsys.readouterr().out
     assert "from labs import mylab" in out and "assignments=[..., mylab.Lab()]" in out
 

@@ -236,7 +236,7 @@ def test_the_report_lists_what_needs_the_instructor(report):
 
 def test_the_course_page_links_the_report(report):
     html = report["index"].read_text(encoding="utf-8")
-    assert 'href="lab2_gpu_basics/report.html"' in html
+    assert 'href="gpu_basics/report.html"' in html
 
 
 def test_the_report_renders_in_a_real_browser_with_every_plot(report, tmp_path):
@@ -355,7 +355,7 @@ def test_the_gradescope_autograder_zip_grades_a_submission(course, tmp_path):
     submission = tmp_path / "autograder" / "submission"
     submission.mkdir()
     shutil.copy(course["root"] / "submitted" / "reference" / course["lab"].name /
-                "pytorch_gpu_basics.ipynb", submission / "my_lab2.ipynb")
+                "gpu_basics.ipynb", submission / "my_lab2.ipynb")
     env = {**os.environ, "GPUKIT_GRADESCOPE_ROOT": str(tmp_path / "autograder"),
            "PYTHON": sys.executable}
     done = subprocess.run(["bash", str(tmp_path / "autograder" / "source" / "run_autograder")],

@@ -10,7 +10,7 @@ import pytest
 from gpukit.autograde.sanitize import rebuild
 from tests.conftest import REPO
 
-LAB = "lab1_mnist/mnist_keras_pytorch.ipynb"
+LAB = "core_mnist/core_mnist.ipynb"
 
 
 @pytest.fixture(scope="module")

@@ -240,5 +240,5 @@ def test_given_cells_run_in_a_kernel_of_a_student_environment(tmp_path, mnist_da
         ran[lab.name] = [cell.id for cell in cells]
         loaded = "".join(o.get("text", "") for o in notebook.cells[-1].outputs)
         assert loaded.startswith("x_train (") and ", 28, 28)" in loaded, lab.name
-    assert ran == {"lab1_mnist": ["setup", "load_data"], "lab3_fashion_ann": ["setup"],
-                   "lab4_cpu_vs_gpu": ["setup"]}
+    assert ran == {"core_mnist": ["setup", "load_data"], "fashion_ann": ["setup"],
+                   "cpu_vs_gpu": ["setup"]}

@@ -9,7 +9,7 @@ from gpukit.errors import GpukitError
 from gpukit.labs import core_mnist
 
 LAB = core_mnist.Lab()
-NAME = "mnist_keras_pytorch.ipynb"
+NAME = "core_mnist.ipynb"
 
 
 def make(root, files: dict[str, str]):

@@ -5,7 +5,11 @@ instructor's own; ``gpukit new-lab`` scaffolds one). Its ``__init__.py`` declare
 
 * ``Points(LabPoints)``: one field per graded cell, named by the cell's grade id, declared with
   :func:`check_points` (autograded by a hidden check) or :func:`written_points` (graded by hand);
-* ``Lab(LabSettings)``: the notebook's file name, title and datasets, and the lab's settings.
+* ``Lab(LabSettings)``: the lab's title and datasets, and its settings.
+
+The folder's name is the lab's one name: its module, its checks' and fixtures' place, its
+notebook's file name (``<lab>.ipynb``) and, unless the course names it otherwise, its assignment
+id in nbgrader.
 
 Beside it, the folder holds what the base class finds by name: ``notebook.nb.j2`` (the master
 notebook; every setting is a template parameter under its own name), ``rubric.py`` (criteria of
@@ -62,10 +66,11 @@ class LabPoints:
                 if f.metadata.get("graded") == graded}
 
 
-def assignment_name(default: str) -> Any:
-    """The ``name`` field every lab has: its assignment id in nbgrader."""
-    return setting(default, help="Assignment id in nbgrader (folder name under source/, "
-                   "release/, submitted/).", rule=identifier)
+def assignment_name() -> Any:
+    """The ``name`` field every lab has: its assignment id in nbgrader (the lab's own name
+    unless the course gives another)."""
+    return setting("", help="Assignment id in nbgrader (folder name under source/, release/, "
+                   "submitted/); empty: the lab's own name.", rule=identifier)
 
 
 def points_of(points: type[LabPoints]) -> Any:
@@ -77,13 +82,16 @@ def points_of(points: type[LabPoints]) -> Any:
 class LabSettings:
     """A lab's settings: its assignment ``name``, its own settings, and its ``points``."""
 
-    NOTEBOOK: ClassVar[str]  # the notebook's file name in source/, release/, submitted/
     TITLE: ClassVar[str]  # what the lab teaches, for headings
     DATASETS: ClassVar[tuple[str, ...]] = ()  # what the notebook loads (checked before grading)
 
     if TYPE_CHECKING:  # declared by each lab: name first, points last (see the helpers above)
         name: str
         points: LabPoints
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.lab_id)
 
     @property
     def lab_id(self) -> str:
@@ -96,7 +104,8 @@ class LabSettings:
 
     @property
     def notebook(self) -> str:
-        return self.NOTEBOOK
+        """The notebook's file name in source/, release/ and submitted/."""
+        return f"{self.lab_id}.ipynb"
 
     @property
     def title(self) -> str:

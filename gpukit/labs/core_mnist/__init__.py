@@ -58,11 +58,10 @@ class Points(LabPoints):
 class Lab(LabSettings):
     """Lab 1: MNIST in Keras and PyTorch (environment, GPU check, two MLPs, timing, questions)."""
 
-    NOTEBOOK = "mnist_keras_pytorch.ipynb"
     TITLE = "MNIST in Keras and PyTorch"
     DATASETS = ("mnist",)
 
-    name: str = assignment_name("lab1_mnist")
+    name: str = assignment_name()
     epochs: int = setting(5, help="Training epochs for both models.", rule=positive)
     keras_accuracy_threshold: float = setting(
         0.97,

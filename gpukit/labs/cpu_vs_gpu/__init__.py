@@ -87,11 +87,10 @@ class Lab(LabSettings):
     """Lab 4: CPU versus GPU with an AlexNet-style CNN on Fashion-MNIST (timing done right,
     a bar chart, mixed precision, a batch-size sweep)."""
 
-    NOTEBOOK = "cpu_vs_gpu_alexnet.ipynb"
     TITLE = "CPU versus GPU with an AlexNet-style CNN"
     DATASETS = ("fashion-mnist",)
 
-    name: str = assignment_name("lab4_cpu_vs_gpu")
+    name: str = assignment_name()
     batch_size: int = setting(64, help="Batch size of the timed training runs.", rule=positive)
     train_batches: int = setting(
         20,

@@ -71,11 +71,10 @@ class Lab(LabSettings):
     """Lab 3: a Fashion-MNIST ANN in PyTorch on the GPU (nn.Module, training, inference,
     several GPUs)."""
 
-    NOTEBOOK = "fashion_mnist_ann.ipynb"
     TITLE = "A Fashion-MNIST ANN on the GPU"
     DATASETS = ("fashion-mnist",)
 
-    name: str = assignment_name("lab3_fashion_ann")
+    name: str = assignment_name()
     epochs: int = setting(5, help="Training epochs.", rule=positive)
     batch_size: int = setting(64, help="Training batch size.", rule=positive)
     learning_rate: float = setting(1e-3, help="Adam's learning rate.", rule=positive)

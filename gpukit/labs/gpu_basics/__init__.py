@@ -65,10 +65,9 @@ class Points(LabPoints):
 class Lab(LabSettings):
     """Lab 2: PyTorch on the GPU (device choice, .to(device), forward pass, GPU memory)."""
 
-    NOTEBOOK = "pytorch_gpu_basics.ipynb"
     TITLE = "PyTorch on the GPU: devices, moving data, memory"
 
-    name: str = assignment_name("lab2_gpu_basics")
+    name: str = assignment_name()
     memory_tensor_mb: int = setting(
         15,
         help="Size in MB (1 MB = 2**20 bytes) of the float32 tensor measure_allocation() "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -25,32 +26,10 @@ GENERATED_TREES = ("source", "release", "solutions")
 # Every lab of the suite's course, by assignment name: the per-lab tests run for each.
 LAB_NAMES = [lab.name for lab in suite_course().assignments]
 
-# What each lab template's release must look like (with the default points).
-PER_TEMPLATE = {
-    "core_mnist": {
-        "total_points": 30,
-        "min_secret_lines": 60,
-        "in_solution": ("steps_per_execution=100)", "torch.cuda.synchronize()", "max(0, x)"),
-    },
-    "gpu_basics": {
-        "total_points": 17,
-        "min_secret_lines": 30,
-        "in_solution": ("torch.cuda.empty_cache()", "x = x.to(device)", "return output.cpu()",
-                        "caching allocator keeps the memory"),
-    },
-    "fashion_ann": {
-        "total_points": 23,
-        "min_secret_lines": 40,
-        "in_solution": ("model = nn.DataParallel(model)", "optimizer.zero_grad()",
-                        "with torch.no_grad():", "DistributedDataParallel"),
-    },
-    "cpu_vs_gpu": {
-        "total_points": 24,
-        "min_secret_lines": 50,
-        "in_solution": ("_sync(device)", "scaler.scale(loss).backward()",
-                        "size * batches / seconds", "CUDA calls"),
-    },
-}
+def release_expectations(lab_id: str) -> dict:
+    """What a lab's release must look like: its fixtures/expected.py's RELEASE."""
+    lab = next(lab for lab in KIT_LABS if lab().lab_id == lab_id)
+    return importlib.import_module(f"{lab.__module__}.fixtures.expected").RELEASE
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -83,8 +62,10 @@ def test_gpu_basics_parameters_reach_the_notebook():
     assert 'check("lab9", "forward_on", globals())' in cells["forward_on"].source
 
 
-def test_every_lab_template_is_known_to_the_tests():
-    assert set(PER_TEMPLATE) == {lab().lab_id for lab in KIT_LABS}
+def test_every_lab_states_what_its_release_must_hold():
+    for lab in KIT_LABS:
+        assert set(release_expectations(lab().lab_id)) == {"total_points", "min_secret_lines",
+                                                           "in_solution"}
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +126,7 @@ def test_a_reweighed_instructor_config_keeps_the_suite_green_and_the_release_rig
     points = {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"].get("points", 0)
               for cell in cells}
     assert points["forward_on"] == 5 and points["q_empty_cache"] == 4
-    assert sum(points.values()) == PER_TEMPLATE["gpu_basics"]["total_points"] + 4
+    assert sum(points.values()) == release_expectations("gpu_basics")["total_points"] + 4
     assert "(4 points, cell `q_empty_cache`)" in layout.rubric(lab).read_text()
 
     suite = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -186,7 +167,7 @@ def test_release_holds_no_solution_hidden_test_or_answer(released_course, name):
     # the master shows outside its secret regions is public.
     public = _outside_regions(master)
     leaked = [line for line in secrets if line not in public and line in released_text]
-    assert len(secrets) > PER_TEMPLATE[lab.lab_id]["min_secret_lines"], \
+    assert len(secrets) > release_expectations(lab.lab_id)["min_secret_lines"], \
         "the master should hold solutions and hidden tests to check"
     assert not leaked, f"released notebook contains secret lines: {leaked}"
 
@@ -216,7 +197,7 @@ def test_release_metadata_is_valid_and_points_add_up(released_course, name):
               if cell.metadata["nbgrader"]["grade"]}
     assert graded == {name: getattr(lab.points, name) for name in vars(lab.points)}
     assert sum(graded.values()) == lab.points.total() \
-        == PER_TEMPLATE[lab.lab_id]["total_points"]
+        == release_expectations(lab.lab_id)["total_points"]
     # generate_assignment checksummed every graded and solution cell (the gradebook relies on it)
     assert all("checksum" in cell.metadata["nbgrader"] for cell in release.cells
                if cell.metadata["nbgrader"]["grade"] or cell.metadata["nbgrader"]["solution"])
@@ -228,7 +209,7 @@ def test_solution_keeps_code_and_answers_without_hidden_tests(released_course, n
     solution = read(CourseLayout(released_course.root).solution(lab))
     text = "\n".join(cell.source for cell in solution.cells)
     # solution code, and (the last) a phrase of a reference written answer
-    for snippet in PER_TEMPLATE[lab.lab_id]["in_solution"]:
+    for snippet in release_expectations(lab.lab_id)["in_solution"]:
         assert snippet in text
     assert "HIDDEN TESTS" not in text and "import check" not in text
     assert all(not cell.get("outputs") for cell in solution.cells if cell.cell_type == "code")
@@ -243,4 +224,4 @@ def test_rubric_covers_every_written_question(released_course, name):
     for question in written:
         assert f"({getattr(lab.points, question)} points, cell `{question}`)" in rubric
     assert "{{" not in rubric
-    assert PER_TEMPLATE[lab.lab_id]["in_solution"][-1] in rubric  # a reference answer
+    assert release_expectations(lab.lab_id)["in_solution"][-1] in rubric  # a reference answer

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
 from gpukit.sandbox import processes
-from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE
+from gpukit.sandbox.settings import Walls
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
     result arrives (a stopped batch loses nothing; a rerun grades only what is missing)."""
     submissions = find_submissions(submissions_dir, lab)
     output.mkdir(parents=True, exist_ok=True)
-    _protect_from_kernels(course, submissions_dir, output)
+    walls = kernel_walls(course, submissions_dir, output)
     try:  # a kernel's orphaned processes come back to us, to be ended (nbgrader_steps)
         processes.become_subreaper()
     except OSError:
@@ -141,17 +140,17 @@ def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
         if options.canary and not canary_passed_before(output, version):
             say(f"canary: grading the lab's own solution first ({runner.describe()})")
             (result,) = runner.run([canary_job(template, lab)], template,
-                                   timeout_s=limits.notebook_timeout_s)
+                                   timeout_s=limits.notebook_timeout_s, walls=walls)
             judge_canary(course, lab, result, output, version)
             say(f"canary: full marks in {result.seconds:.0f} s")
         return _grade_batch(course, lab, submissions, output, template, version, runner,
-                            options.regrade, progress)
+                            walls, options.regrade, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], output: Path,
-                 template: Path, version: str, runner, regrade: bool,
+                 template: Path, version: str, runner, walls: Walls, regrade: bool,
                  progress: bool) -> list[SubmissionRecord]:
     writer = CourseWriter(course, lab, output)
     jobs: dict[str, tuple[GradingJob, str, str]] = {}
@@ -177,7 +176,7 @@ def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], 
     with tqdm(total=len(jobs), desc=f"grade {lab.name}", unit="submission",
               disable=not progress) as bar:
         for result in runner.run((job for job, _, _ in jobs.values()), template,
-                                 timeout_s=course.course.notebook_timeout_s):
+                                 timeout_s=course.course.notebook_timeout_s, walls=walls):
             job, note, fingerprint = jobs[result.student]
             writer.graded(result, note, fingerprint, job.content)
             bar.set_postfix_str(result.student)
@@ -203,15 +202,14 @@ def _previous_record(output: Path, student: str) -> SubmissionRecord | None:
         return None
 
 
-def _protect_from_kernels(course: LoadedConfig, submissions: Path, output: Path) -> None:
+def kernel_walls(course: LoadedConfig, submissions: Path, output: Path) -> Walls:
     """Walls for the grading kernels (gpukit/sandbox), which run in scratch courses: the course
     is read-only, and the submissions, the outputs, the course's gradebook and its students'
     folders are hidden (another student's notebook, records or feedback)."""
-    os.environ[PROTECT_VARIABLE] = str(course.root.resolve())
     hidden = [submissions, output, *CourseLayout(course.root).private_to_grader()]
     if course.gradebook_file not in (None, CourseLayout(course.root).gradebook):
         hidden.append(course.gradebook_file)  # kept elsewhere by gradebook_url
-    os.environ[HIDE_VARIABLE] = os.pathsep.join(str(p.resolve()) for p in hidden)
+    return Walls((str(course.root.resolve()),), tuple(str(p.resolve()) for p in hidden))
 
 
 def summary(records: list[SubmissionRecord], output: Path) -> str:

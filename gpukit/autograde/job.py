@@ -37,7 +37,7 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.layout import COURSE_LABS, CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.errors import NbgraderError
-from gpukit.sandbox.settings import HIDE_VARIABLE, PROTECT_VARIABLE
+from gpukit.sandbox.settings import NO_WALLS, Walls
 
 # Environment variables that cap a grading kernel's threads (NumPy's BLAS, PyTorch, TensorFlow):
 # W kernels on C cores get C // W threads each instead of C each.
@@ -150,6 +150,7 @@ class JobRun:
     threads: int
     scratch_parent: Path
     server: Server | None
+    walls: Walls
     started: float = field(default_factory=time.monotonic)
     lab: Lab | None = None
     log: str = ""
@@ -161,14 +162,15 @@ class JobRun:
 
 
 def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
-            scratch_parent: Path, server: Server | None = None) -> JobResult:
+            scratch_parent: Path, server: Server | None = None,
+            walls: Walls = NO_WALLS) -> JobResult:
     """Grade one submission in a scratch copy of ``template`` made in ``scratch_parent`` (a
     folder of jobs only: kernels see it hidden but for their own); never raises for the
     student's doing: a notebook that outruns ``timeout_s`` or kills its kernel gives that
     outcome. With a ``server`` (a local worker's nbgrader process, started with
     :func:`job_environment`), nbgrader runs there; else in a process of its own."""
     scratch = Path(tempfile.mkdtemp(prefix="gpukit-job-", dir=scratch_parent))
-    run = JobRun(job, template, scratch, timeout_s, threads, scratch_parent, server)
+    run = JobRun(job, template, scratch, timeout_s, threads, scratch_parent, server, walls)
     try:
         for step in JOB_STEPS:
             step(run)
@@ -213,7 +215,8 @@ def autograde_and_feedback(run: JobRun) -> None:
                        job.student]
             run.log = nbgrader_steps.run_command(
                 run.scratch, command, what=what, timeout_s=run.timeout_s,
-                environment=job_environment(run.template, run.scratch_parent, run.threads),
+                environment=job_environment(run.template, run.scratch_parent, run.threads,
+                                            run.walls),
                 reap_strays=False)
     except nbgrader_steps.NbgraderTimeout as error:
         run.result = run.ended("timeout", error.log)
@@ -230,15 +233,13 @@ def collect_results(run: JobRun) -> None:
 JOB_STEPS = (make_scratch_course, hand_in, autograde_and_feedback, collect_results)
 
 
-def job_environment(template: Path, scratch_parent: Path, threads: int) -> dict[str, str]:
+def job_environment(template: Path, scratch_parent: Path, threads: int,
+                    walls: Walls = NO_WALLS) -> dict[str, str]:
     """The environment of a job's nbgrader process: kernels capped at ``threads`` threads, the
     template course read-only (every job grades with it), and the other jobs' scratch courses
     hidden (other students' notebooks), beside the batch's own walls."""
-    protected = [p for p in os.environ.get(PROTECT_VARIABLE, "").split(os.pathsep) if p]
-    hidden = [p for p in os.environ.get(HIDE_VARIABLE, "").split(os.pathsep) if p]
     return {**dict.fromkeys(THREAD_VARIABLES, str(max(1, threads))),
-            PROTECT_VARIABLE: os.pathsep.join([*protected, str(template)]),
-            HIDE_VARIABLE: os.pathsep.join([*hidden, str(scratch_parent)])}
+            **walls.around_job(template, scratch_parent).environment()}
 
 
 def _read_results(scratch: Path, job: GradingJob, notebook: Path, log: str) -> JobResult:

@@ -28,6 +28,7 @@ from gpukit.autograde.job import (
 from gpukit.autograde.nbgrader_job import Server
 from gpukit.course import nbgrader_steps
 from gpukit.errors import GpukitError
+from gpukit.sandbox.settings import NO_WALLS, Walls
 
 GB = 1024 ** 3
 KERNEL_MEMORY_GB = 3  # a Keras + PyTorch grading kernel takes 2-3 GB (measured: README)
@@ -55,14 +56,14 @@ class LocalWorkers:
     def threads(self) -> int:
         return max(1, (os.cpu_count() or 1) // self.workers)
 
-    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float
-            ) -> Iterator[JobResult]:
+    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float,
+            walls: Walls = NO_WALLS) -> Iterator[JobResult]:
         scratch = template.parent / "jobs"
         scratch.mkdir(exist_ok=True)
         # One nbgrader process per worker, kept from job to job (importing nbgrader costs
         # seconds); a job that outruns its time takes its worker's process with it.
         servers: Queue[Server] = Queue()
-        started = [Server(job_environment(template, scratch, self.threads))
+        started = [Server(job_environment(template, scratch, self.threads, walls))
                    for _ in range(self.workers)]
         for server in started:
             servers.put(server)
@@ -71,7 +72,7 @@ class LocalWorkers:
             server = servers.get()
             try:
                 return run_job(job, template, timeout_s=timeout_s, threads=self.threads,
-                               scratch_parent=scratch, server=server)
+                               scratch_parent=scratch, server=server, walls=walls)
             finally:
                 servers.put(server)
 
@@ -113,8 +114,8 @@ class RayCluster:
     def describe(self) -> str:
         return f"Ray at {self.address}" if self.address else "a local Ray instance"
 
-    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float
-            ) -> Iterator[JobResult]:
+    def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float,
+            walls: Walls = NO_WALLS) -> Iterator[JobResult]:
         ray = self._connect()
         archive = pack_template(template)
         key = hashlib.sha256(archive).hexdigest()[:16]
@@ -122,7 +123,7 @@ class RayCluster:
         task = ray.remote(_grade_on_node).options(num_cpus=self.cpus,
                                                   memory=self.memory_mb * 1024 * 1024,
                                                   num_gpus=self.gpus, max_retries=0)
-        pending = [task.remote(job, packed, key, timeout_s, self.cpus) for job in jobs]
+        pending = [task.remote(job, packed, key, timeout_s, self.cpus, walls) for job in jobs]
         try:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
@@ -144,13 +145,13 @@ class RayCluster:
 
 
 def _grade_on_node(job: GradingJob, archive: bytes, key: str, timeout_s: float,
-                   threads: int) -> JobResult:
+                   threads: int, walls: Walls) -> JobResult:
     """A Ray task: the template unpacked once per node, then the same job as a local worker's."""
     base = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}" / "templates" / key
     template = unpack_template(archive, base / "course")
     (base / "jobs").mkdir(exist_ok=True)
     return run_job(job, template, timeout_s=timeout_s, threads=threads,
-                   scratch_parent=base / "jobs")
+                   scratch_parent=base / "jobs", walls=walls)
 
 
 def require_ray():

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GPUKIT_DATA_DIR"] = str(args.data_dir.resolve())
 
     loaded = load_config(REPO_ROOT / "grading_config.py")
-    lab = next(lab for lab in loaded.course.assignments if lab.lab_id == "core_mnist")
+    lab = loaded.course.lab("core_mnist")
     layout = CourseLayout(loaded.root)
     grade_s: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:

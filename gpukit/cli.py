@@ -176,17 +176,11 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def run_new_lab(args: argparse.Namespace) -> int:
-    from gpukit.config import find_config
+    from gpukit.config import config_file
     from gpukit.course.new_lab import next_steps, scaffold_lab
 
     # The course is found, not loaded: grading_config.py may already name the new lab.
-    config = args.config.resolve() if args.config else find_config()
-    if not config.is_file():
-        from gpukit.errors import ConfigError
-
-        raise ConfigError(f"Config file {config} does not exist.",
-                          hint="Pass the path of your grading_config.py with --config.")
-    root = config.parent
+    root = config_file(args.config).parent
     print(next_steps(scaffold_lab(args.name, root), root))
     return 0
 

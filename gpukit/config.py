@@ -105,6 +105,16 @@ class Course:
         raise ConfigError(f"No assignment named {name!r} in the course.",
                           hint=f"Use one of: {known}.")
 
+    def lab(self, lab_id: str) -> LabSettings:
+        """The course's assignment of the lab ``lab_id`` (whatever the course named it)."""
+        for lab in self.assignments:
+            if lab.lab_id == lab_id:
+                return lab
+        known = ", ".join(lab.lab_id for lab in self.assignments)
+        raise ConfigError(f"The course has no assignment of the lab {lab_id!r}.",
+                          hint=f"Its labs: {known}; add the lab to assignments in "
+                          f"{CONFIG_FILE_NAME}.")
+
 
 # --------------------------------------------------------------------------------------------
 # Validation.
@@ -223,12 +233,18 @@ def find_config(start: Path | None = None) -> Path:
                       "or pass --config PATH.")
 
 
-def load_config(path: Path | str | None = None) -> LoadedConfig:
-    """Run grading_config.py, check it binds ``config`` to a valid Course, and return it."""
+def config_file(path: Path | str | None = None) -> Path:
+    """``path`` (it must exist), or the grading_config.py found from the current directory."""
     config_path = Path(path).resolve() if path else find_config()
     if not config_path.is_file():
         raise ConfigError(f"Config file {config_path} does not exist.",
                           hint="Pass the path of your grading_config.py with --config.")
+    return config_path
+
+
+def load_config(path: Path | str | None = None) -> LoadedConfig:
+    """Run grading_config.py, check it binds ``config`` to a valid Course, and return it."""
+    config_path = config_file(path)
     # An instructor's own labs live in labs/ beside grading_config.py, imported as labs.<lab>.
     if str(config_path.parent) not in sys.path:
         sys.path.append(str(config_path.parent))

@@ -55,8 +55,8 @@ import torch  # noqa: E402
 from gpukit.config import load_config  # noqa: E402
 from gpukit.grading.checks import IntegrityFinding  # noqa: E402
 
-# The instructor's course (its committed solutions and settings), each lab by its id.
-LABS = {lab.lab_id: lab for lab in load_config(REPO / "grading_config.py").course.assignments}
+# The instructor's course (its committed solutions and settings); its labs by id: COURSE.lab().
+COURSE = load_config(REPO / "grading_config.py").course
 GPU = torch.cuda.is_available()
 
 
@@ -118,7 +118,7 @@ def solution_namespace(assignment: str, *, only: tuple[str, ...] = (),
     """The reference solution's code cells run in order (its checks' cells left out), or only
     the cells ``only`` names; ``replace`` swaps the source of cells by id (a known-wrong
     variant, or a definition without the measurement that follows it)."""
-    lab = LABS[assignment]
+    lab = COURSE.lab(assignment)
     namespace: dict = {"__name__": f"solution_{lab.name}"}
     with contextlib.redirect_stdout(io.StringIO()):
         for cell in solution_cells(assignment):
@@ -133,7 +133,7 @@ def solution_namespace(assignment: str, *, only: tuple[str, ...] = (),
 
 
 def solution_cells(assignment: str) -> list[dict]:
-    path = next((REPO / "solutions" / LABS[assignment].name).glob("*.ipynb"))
+    path = next((REPO / "solutions" / COURSE.lab(assignment).name).glob("*.ipynb"))
     return json.loads(path.read_text())["cells"]
 
 
@@ -199,7 +199,7 @@ def cuda_or_cpu() -> torch.device:
 
 
 def lab1(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab1 mnist", LABS["core_mnist"]
+    name, lab = "lab1 mnist", COURSE.lab("core_mnist")
     if not (data_dir / "mnist").is_dir():
         with item(name, "MNIST checks"):
             raise Skipped(f"no MNIST in {data_dir}")
@@ -256,7 +256,7 @@ def lab1(data_dir: Path, quick: bool) -> None:
 
 
 def lab2(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab2 gpu basics", LABS["gpu_basics"]
+    name, lab = "lab2 gpu basics", COURSE.lab("gpu_basics")
     checks = hidden_checks("gpu_basics")
     namespace = solution_namespace("gpu_basics")
     for check in ("cuda_status", "device", "move_batch", "forward_on", "measure_allocation"):
@@ -293,7 +293,7 @@ def lab2(data_dir: Path, quick: bool) -> None:
 
 
 def lab3(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab3 fashion ann", LABS["fashion_ann"]
+    name, lab = "lab3 fashion ann", COURSE.lab("fashion_ann")
     from gpukit_student.data import write_fashion_standin
 
     standin = Path(tempfile.mkdtemp(prefix="gpukit-acceptance-"))
@@ -336,7 +336,7 @@ def lab3(data_dir: Path, quick: bool) -> None:
 
 
 def lab4(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab4 cpu vs gpu", LABS["cpu_vs_gpu"]
+    name, lab = "lab4 cpu vs gpu", COURSE.lab("cpu_vs_gpu")
     from gpukit_student.data import write_fashion_standin
 
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:

@@ -59,19 +59,17 @@ def sample_class(released_course: LoadedConfig, tmp_path_factory: pytest.TempPat
     """``sample_class(lab_id)``: the lab's sample class (tests/grading.py), graded once per
     session by `gpukit grade`, whichever test asks first (tests/lab_tier.py's tier, or a lab's
     own tests in tests/test_autograde_<lab>.py)."""
-    import importlib
-
     from tests.grading import grade_sample_class
+    from tests.lab_tier import expected_of
 
     graded: dict[str, dict] = {}
 
     def grade(lab_id: str) -> dict:
         if lab_id not in graded:
-            lab = next(lab for lab in released_course.course.assignments
-                       if lab.lab_id == lab_id)
+            lab = released_course.course.lab(lab_id)
             if "mnist" in lab.datasets:
                 require_mnist()
-            expected = importlib.import_module(f"{type(lab).__module__}.fixtures.expected")
+            expected = expected_of(lab)
             graded[lab_id] = grade_sample_class(
                 released_course, lab, tmp_path_factory.mktemp(lab_id), set(expected.EXPECTED),
                 settings=getattr(expected, "SETTINGS", {}))
@@ -100,7 +98,7 @@ def mixed_class(released_course: LoadedConfig, tmp_path_factory: pytest.TempPath
     from gpukit.course.layout import CourseLayout
     from tests.mixed_class import course_copy, grade, make_class, state
 
-    lab = next(lab for lab in released_course.course.assignments if lab.lab_id == "gpu_basics")
+    lab = released_course.course.lab("gpu_basics")
     work = tmp_path_factory.mktemp("mixed-class")
     submissions = make_class(CourseLayout(released_course.root).solution(lab),
                              work / "submissions")

@@ -16,7 +16,6 @@ from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from gpukit.labs.core_mnist.fixtures.expected import FULL
 from tests.grading import read_rows, run_gpukit_grade
-from tests.lab_tier import lab_of
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +24,7 @@ def test_stderr_in_a_test_cell_keeps_its_points(sample_class):
     graded = sample_class("core_mnist")
     course = graded["course"]
     autograded = CourseLayout(course.root).autograded("tf-warnings-on-stderr",
-                                                      lab_of(course, "core_mnist"))
+                                                      course.course.lab("core_mnist"))
     cell = next(c for c in nbformat.read(str(autograded), as_version=4).cells
                 if c.id == "environment")
     text = "".join(o.get("text", "") for o in cell.outputs)
@@ -44,7 +43,7 @@ def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
                       "gpu_policy='require')\n")
     submissions = work / "submissions"
     submissions.mkdir()
-    shutil.copy(CourseLayout(released_course.root).solution(lab_of(released_course, "core_mnist")),
+    shutil.copy(CourseLayout(released_course.root).solution(released_course.course.lab("core_mnist")),
                 submissions / "alice.ipynb")
     done = run_gpukit_grade(course_dir, "core_mnist", submissions, work / "out", timeout=900,
                             env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)})

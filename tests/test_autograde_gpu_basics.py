@@ -17,7 +17,6 @@ from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from gpukit.labs.gpu_basics.fixtures import expected
 from tests.grading import read_rows, run_gpukit_grade
-from tests.lab_tier import lab_of
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +28,7 @@ def course_settings_run(released_course, tmp_path_factory):
     """The reference solution graded with gpu_policy='require' and a 5 s cell limit on this
     CPU-only machine, beside two variants with a cell of the student's own that loops until the
     cell limit stops it, or raises."""
-    lab = lab_of(released_course, "gpu_basics")
+    lab = released_course.course.lab("gpu_basics")
     work = tmp_path_factory.mktemp("require")
     course_dir = work / "course"
     prepare_demo_course(released_course, course_dir)

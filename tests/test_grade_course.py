@@ -24,7 +24,6 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.course.layout import CourseLayout
 from gpukit.notebooks.edits import apply_edits_file
-from tests.lab_tier import lab_of
 from tests.mixed_class import CLASS, LIMITS, course_copy, grade, state
 
 pytestmark = pytest.mark.slow
@@ -111,7 +110,7 @@ def test_a_local_ray_instance_gives_the_same_results(released_course, lab, submi
 def fashion_class(released_course, tmp_path_factory) -> tuple:
     """Lab 3's reference and its untouched release, in a course whose data directory lacks
     Fashion-MNIST (what an instructor forgets to copy)."""
-    lab = lab_of(released_course, "fashion_ann")
+    lab = released_course.course.lab("fashion_ann")
     work = tmp_path_factory.mktemp("no-data")
     empty = work / "empty-data"
     empty.mkdir()

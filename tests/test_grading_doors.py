@@ -25,7 +25,6 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from tests.grading import run_gpukit_grade
-from tests.lab_tier import lab_of
 from tests.test_autograde_gpu_basics import FULL
 from tests.test_sanitize import strip_metadata
 
@@ -93,7 +92,7 @@ def gradebook_state(root: Path, assignment: str, notebook: str) -> dict:
 
 @pytest.fixture(scope="module")
 def doors(released_course, tmp_path_factory) -> dict[str, dict]:
-    lab = lab_of(released_course, "gpu_basics")
+    lab = released_course.course.lab("gpu_basics")
     solution = nbformat.read(str(CourseLayout(released_course.root).solution(lab)),
                              as_version=4)
     notebooks = class_notebooks(solution)

@@ -4,18 +4,16 @@ is tested here without a line of its own."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from gpukit.labs import KIT_LABS
-from tests.lab_tier import HeldForReview, LabTier
+from tests.lab_tier import HeldForReview, LabTier, expected_of
 
 pytestmark = pytest.mark.slow
 
 for _lab in KIT_LABS:
     _id = _lab().lab_id
     _name = "Test" + "".join(part.title() for part in _id.split("_")) + "SampleClass"
-    _expected = importlib.import_module(f"{_lab.__module__}.fixtures.expected")
+    _expected = expected_of(_lab)
     _bases = (LabTier, HeldForReview) if hasattr(_expected, "INTEGRITY_MESSAGES") else (LabTier,)
     globals()[_name] = type(_name, _bases, {"lab_id": _id, "expected": _expected})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -21,6 +20,7 @@ from gpukit.labs import KIT_LABS, core_mnist, gpu_basics
 from gpukit.release.release import release_course
 from gpukit.release.render import render_notebook, render_text
 from tests.conftest import REPO, suite_course
+from tests.lab_tier import expected_of
 
 GENERATED_TREES = ("source", "release", "solutions")
 # Every lab of the suite's course, by assignment name: the per-lab tests run for each.
@@ -28,8 +28,7 @@ LAB_NAMES = [lab.name for lab in suite_course().assignments]
 
 def release_expectations(lab_id: str) -> dict:
     """What a lab's release must look like: its fixtures/expected.py's RELEASE."""
-    lab = next(lab for lab in KIT_LABS if lab().lab_id == lab_id)
-    return importlib.import_module(f"{lab.__module__}.fixtures.expected").RELEASE
+    return expected_of(next(lab for lab in KIT_LABS if lab().lab_id == lab_id)).RELEASE
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -119,8 +118,7 @@ def test_a_reweighed_instructor_config_keeps_the_suite_green_and_the_release_rig
                               cwd=repo, capture_output=True, text=True, timeout=600)
     assert released.returncode == 0, released.stdout + released.stderr
 
-    lab = next(lab for lab in load_config(repo / "grading_config.py").course.assignments
-               if lab.lab_id == "gpu_basics")
+    lab = load_config(repo / "grading_config.py").course.lab("gpu_basics")
     layout = CourseLayout(repo)
     cells = [cell for cell in read(layout.source(lab)).cells if "nbgrader" in cell.metadata]
     points = {cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"].get("points", 0)

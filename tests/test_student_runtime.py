@@ -152,8 +152,7 @@ def _install_wheel(python: Path, folder: Path) -> float:
 @pytest.fixture(scope="module")
 def release_folder() -> Path:
     """The committed release of lab 1 (under the instructor's assignment name)."""
-    course = load_config(REPO / "grading_config.py").course
-    lab = next(lab for lab in course.assignments if lab.lab_id == "core_mnist")
+    lab = load_config(REPO / "grading_config.py").course.lab("core_mnist")
     return CourseLayout(REPO).release(lab).parent
 
 

@@ -34,7 +34,7 @@ from gpukit.autograde.nbgrader_job import Server
 from gpukit.autograde.records import CELL_METADATA
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.layout import COURSE_LABS, CourseLayout
+from gpukit.course.layout import COURSE_LABS, CourseLayout, notebook_stem
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.errors import NbgraderError
 from gpukit.sandbox.settings import NO_WALLS, Walls
@@ -50,8 +50,10 @@ TEMPLATE_CONFIG = '''\
 # A snapshot of the course's settings for grading jobs, written by gpukit grade
 # (gpukit/autograde/job.py). Do not edit: it is made again for every batch.
 {course}'''
-# What a job's course holds besides its settings: the lab's files, and the course's own labs.
-TEMPLATE_FILES = ("nbgrader_config.py", "gradebook.db", "source", "release", COURSE_LABS)
+# What a job's course holds: files a job copies (it writes them), and folders it links (its
+# kernel sees them read-only): the lab's source and release, and the course's own labs.
+TEMPLATE_COPIED = (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db")
+TEMPLATE_LINKED = ("source", "release", COURSE_LABS)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def pack_template(folder: Path) -> bytes:
     """The template as a tar archive, for jobs that run on other machines (Ray)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name in (CONFIG_FILE_NAME, *TEMPLATE_FILES):
+        for name in (*TEMPLATE_COPIED, *TEMPLATE_LINKED):
             if (folder / name).exists():
                 archive.add(folder / name, arcname=name)
     return buffer.getvalue()
@@ -186,9 +188,9 @@ def make_scratch_course(run: JobRun) -> None:
     """The template's files in the scratch folder: settings and gradebook copied (the job
     writes them), the lab's source, release and the course's own labs linked (the kernel sees
     them read-only)."""
-    for name in (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db"):
+    for name in TEMPLATE_COPIED:
         shutil.copy2(run.template / name, run.scratch / name)
-    for name in ("source", "release", COURSE_LABS):
+    for name in TEMPLATE_LINKED:
         if (run.template / name).exists():
             (run.scratch / name).symlink_to(run.template / name)
     run.lab = config_module.load_config(run.scratch / CONFIG_FILE_NAME).course.assignments[0]
@@ -226,7 +228,7 @@ def autograde_and_feedback(run: JobRun) -> None:
 
 def collect_results(run: JobRun) -> None:
     """The job's gradebook rows, autograded notebook, feedback page and files, as plain data."""
-    run.result = _read_results(run.scratch, run.job, Path(run.lab.notebook), run.log)
+    run.result = _read_results(run.scratch, run.job, run.lab, run.log)
 
 
 # The steps of grading one submission, in order; a step that sets ``run.result`` ends the job.
@@ -242,12 +244,12 @@ def job_environment(template: Path, scratch_parent: Path, threads: int,
             **walls.around_job(template, scratch_parent).environment()}
 
 
-def _read_results(scratch: Path, job: GradingJob, notebook: Path, log: str) -> JobResult:
+def _read_results(scratch: Path, job: GradingJob, lab: Lab, log: str) -> JobResult:
     result = JobResult(job.student, "graded", log, node=os.uname().nodename)
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore")
         try:
-            nb = gb.find_submission_notebook(notebook.stem, job.assignment, job.student)
+            nb = gb.find_submission_notebook(notebook_stem(lab), job.assignment, job.student)
         except MissingEntry:  # nbgrader ran but saved nothing: report it as an error
             result.outcome = "error"
             return result
@@ -255,9 +257,8 @@ def _read_results(scratch: Path, job: GradingJob, notebook: Path, log: str) -> J
                                   g.cell.cell_type == "markdown") for g in nb.grades]
         result.flagged = bool(nb.flagged)
         result.comments = {c.name: c.auto_comment for c in nb.comments}
-    autograded = scratch / "autograded" / job.student / job.assignment / notebook.name
-    feedback = scratch / "feedback" / job.student / job.assignment / notebook.with_suffix(
-        ".html").name
+    layout = CourseLayout(scratch)
+    autograded, feedback = layout.autograded(job.student, lab), layout.feedback(job.student, lab)
     if autograded.is_file():
         result.autograded = autograded.read_bytes()
         executed = nbformat.reads(result.autograded.decode(), as_version=4)

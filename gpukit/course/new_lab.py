@@ -34,7 +34,7 @@ class NewLab:
 
 def kit_lab_ids() -> set[str]:
     """The kit's labs' folder names (gpukit/labs/<id>/)."""
-    return {lab.__module__.rsplit(".", 1)[-1] for lab in KIT_LABS}
+    return {lab().lab_id for lab in KIT_LABS}
 
 
 def check_name(name: str, course_root: Path) -> None:

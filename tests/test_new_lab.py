@@ -86,7 +86,8 @@ def test_the_scaffold_lands_in_labs_with_its_name_filled_in(course: Path, monkey
     folder = course / "labs" / "mylab"
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert names == ["__init__.py", "checks.py", "fixtures/expected.py",
-                     "fixtures/mean-as-tensor.edits", "notebook.nb.j2", "rubric.py"]
+                     "fixtures/mean-as-tensor.edits", "fixtures/other-spellings.edits",
+                     "notebook.nb.j2", "rubric.py"]
     for path in folder.rglob("*"):
         if path.is_file():
             assert "@lab@" not in path.read_text(), path

@@ -33,6 +33,7 @@ from gpukit.demo.run import prepare_demo_course
 from gpukit.labs import LABS_DIR
 from gpukit.notebooks.edits import apply_edits_file
 from gpukit.release.release import release_course
+from gpukit.untrusted import FORMULA_STARTS, placeholder_id
 from tests.conftest import FIXTURES
 from tests.test_sanitize import strip_metadata
 
@@ -43,6 +44,12 @@ KILLED = "Grading stopped the notebook"
 DIED = "kernel died while it was graded"
 TAMPERED = "code that tampers with the grader"
 CHANGED = "checks not graded because the notebook changed the grader"
+
+# Names a student chooses that are not student ids (file names; os.fsdecode of the bytes).
+LONG_NAME = "my-lab-submission-" + "final-" * 37  # 240 characters: OSError 36 on records once
+NOT_UTF8 = os.fsdecode(b"caf\xe9-latin1")
+TERMINAL_ESCAPES = "\x1b[2J\x1b[31mrewritten-terminal"
+FORMULA = "=HYPERLINK(\"http:\\\\evil\",\"open me\")"
 
 # student -> (status, score or None when nothing was graded, text the message must contain)
 EXPECTED = {
@@ -100,6 +107,22 @@ EXPECTED = {
     "not-a-notebook": ("invalid", None, "not-a-notebook.py is not a Jupyter notebook (.ipynb)"),
     "missing-notebook": ("invalid", None, "No notebook in missing-notebook/"),
     "several-notebooks-none-named": ("invalid", None, "2 notebooks in"),
+    # Hostile names and files (issue 22): each submission invalid or graded, never the batch.
+    "link-to-master-notebook": ("invalid", None, "link-to-master-notebook.ipynb is a symbolic"),
+    "link-inside-folder": ("invalid", None, "holds a notebook that is a symbolic link"),
+    placeholder_id(LONG_NAME): ("invalid", None, "is longer than 128 bytes"),
+    placeholder_id(NOT_UTF8): ("invalid", None, "caf\\udce9-latin1 is not valid UTF-8"),
+    placeholder_id(TERMINAL_ESCAPES): ("invalid", None, "\\x1b[2J\\x1b[31mrewritten-terminal "
+                                                        "holds characters that are not printable"),
+    "handed-in-twice": ("invalid", None, "2 submissions for handed-in-twice"),
+    FORMULA: ("invalid", None, "is not a Jupyter notebook"),
+    "notebook-name-not-utf8": ("graded", FULL, "graded lab\\udcff.ipynb"),
+    # Hostile content: it reaches neither the solutions nor the instructor's browser.
+    "hunts-for-solutions": ("graded", FULL, "1 cells of your own kept"),
+    "script-in-written-answer": ("graded", FULL, "autograded"),
+    "hidden-test-marker-in-own-cell": ("graded", FULL, "1 cells of your own kept"),
+    # tensor_megabytes (2) raises, and so do measure_allocation (1) and gpu_memory (2) with it
+    "huge-error-message": ("graded", FULL - 5, "autograded"),
 }
 # Checks whose outcome the in-kernel integrity checks must report, beyond the status above.
 INTEGRITY_CHECKS = {
@@ -115,8 +138,9 @@ def _cell(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def build_submissions(solution, notebook_name: str, into: Path) -> None:
-    """The corpus entries that are variants of the reference written as code."""
+def build_submissions(solution, notebook_name: str, into: Path, master: Path) -> None:
+    """The corpus entries that are variants of the reference written as code (``master``: the
+    instructor's master notebook, which links point to)."""
     def save(name: str, nb) -> None:
         nbformat.write(nb, str(into / f"{name}.ipynb"))
 
@@ -189,6 +213,19 @@ def build_submissions(solution, notebook_name: str, into: Path) -> None:
     deleted.cells.remove(_cell(deleted, "cuda_status"))
     save("test-cell-deleted", deleted)
 
+    # Hostile names and files.
+    (into / "link-to-master-notebook.ipynb").symlink_to(master)
+    (into / "link-inside-folder").mkdir()
+    (into / "link-inside-folder" / notebook_name).symlink_to(master)
+    for name in (LONG_NAME, NOT_UTF8, TERMINAL_ESCAPES):
+        save(name, solution)
+    save("handed-in-twice", solution)
+    (into / "handed-in-twice").mkdir()
+    nbformat.write(solution, str(into / "handed-in-twice" / notebook_name))
+    (into / f"{FORMULA}.pdf").write_bytes(b"%PDF-1.7 my answers\n")
+    (into / "notebook-name-not-utf8").mkdir()
+    nbformat.write(solution, str(into / "notebook-name-not-utf8" / os.fsdecode(b"lab\xff.ipynb")))
+
 
 def _digest(paths: list[Path]) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
@@ -203,8 +240,14 @@ def _grade(course_root: Path, submissions: Path, output: Path,
 
 
 def _rows(output: Path) -> dict[str, dict]:
-    with (output / "grades.csv").open() as handle:
-        return {row["student"]: row for row in csv.DictReader(handle)}
+    """grades.csv by student id (a cell that would start a formula is written with an
+    apostrophe before it: the id is what follows)."""
+    with (output / "grades.csv").open(encoding="utf-8") as handle:
+        return {_spreadsheet_text(row["student"]): row for row in csv.DictReader(handle)}
+
+
+def _spreadsheet_text(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 # The corpus is about surviving submissions, not about a lab's subject: it is graded on lab 2,
@@ -237,16 +280,17 @@ def batch(released_course, mnist_data_dir, tmp_path_factory):
     solution_path = CourseLayout(course.root).solution(lab)
     shutil.copy(solution_path, submissions / "reference-solution.ipynb")
     solution = nbformat.read(str(solution_path), as_version=4)
-    build_submissions(solution, solution_path.name, submissions)
+    build_submissions(solution, solution_path.name, submissions,
+                      CourseLayout(course.root).source(lab))
     for path in sorted((FIXTURES / "corpus").iterdir()):
         if path.suffix == ".ipynb":
             shutil.copy(path, submissions / path.name)
         elif path.suffix == ".edits":
             nbformat.write(apply_edits_file(solution, path), str(submissions / f"{path.stem}"
                                                                                ".ipynb"))
-    assert {p.name.split(".")[0] for p in submissions.iterdir()} == set(EXPECTED)
 
-    originals = {p: p.read_bytes() for p in submissions.rglob("*") if p.is_file()}
+    originals = {p: p.read_bytes() for p in submissions.rglob("*")
+                 if p.is_file() and not p.is_symlink()}
     course_files = sorted([*LABS_DIR.rglob("checks.py"), config])
     protected = _digest(course_files)
     listener = socket.create_server(("127.0.0.1", 0))
@@ -281,9 +325,10 @@ def test_every_submission_ends_with_its_status_score_and_message(batch, student)
     row = batch["rows"][student]
     assert row["status"] == status, row["message"]
     assert message in row["message"]
-    if score is not None:
-        assert float(row["score"]) == score
     record = json.loads((batch["out"] / "records" / f"{student}.json").read_text())
+    if score is not None:
+        assert float(row["score"]) == score, [(c["check"], c["points"], c["message"][:200])
+                                              for c in record["checks"]]
     assert record["status"] == status
 
 
@@ -301,7 +346,8 @@ def test_exactly_one_record_per_submission(batch):
 
 
 def test_submitted_files_are_left_untouched(batch):
-    now = {p: p.read_bytes() for p in batch["submissions"].rglob("*") if p.is_file()}
+    now = {p: p.read_bytes() for p in batch["submissions"].rglob("*")
+           if p.is_file() and not p.is_symlink()}
     assert now == batch["originals"]
 
 
@@ -316,7 +362,7 @@ def test_kernels_see_neither_other_students_nor_the_gradebook(batch):
     own = CourseLayout(batch["course"]).autograded("reads-other-students", batch["lab"]).parent
     *notebooks, gradebook = (own / "found.txt").read_text().splitlines()
     assert all("/reads-other-students/" in path for path in notebooks)  # its own, no others
-    assert gradebook == "gradebook bytes: 0"
+    assert gradebook == "gradebook bytes: None"  # the course is hidden: no gradebook at all
 
 
 def test_kernels_have_no_network(batch):
@@ -361,3 +407,64 @@ def test_a_cell_that_raised_is_recorded_with_its_cell(batch):
     assert cells("sys-exit-in-answer-cell") == [("gpu_code", "answer", "error",
                                                  "raised SystemExit: 3")]
     assert cells("reference-solution") == []
+
+
+# ------------------------------------------------------------------ hostile names and content
+
+
+def test_no_name_reaches_the_terminal_or_the_files_raw(batch):
+    """Escape sequences and undecodable bytes in names are shown escaped, never raw."""
+    written = [batch["summary"], (batch["out"] / "grades.csv").read_text(encoding="utf-8"),
+               *(p.read_text(encoding="utf-8") for p in (batch["out"] / "records").iterdir())]
+    assert not any("\x1b" in text or "\udcff" in text for text in written)
+    assert all(len(p.name.encode()) < 200 for p in (batch["out"] / "records").iterdir())
+
+
+def test_no_spreadsheet_cell_starts_a_formula(batch):
+    with (batch["out"] / "grades.csv").open(encoding="utf-8", newline="") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert f"'{FORMULA}" in cells
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+
+
+def test_the_kernel_finds_no_solution_anywhere_it_looks(batch):
+    own = CourseLayout(batch["course"]).autograded("hunts-for-solutions", batch["lab"]).parent
+    searched, *found = (own / "hunt.txt").read_text().splitlines()
+    files, places = (int(word) for word in searched.split() if word.isdigit())
+    assert files > 0 and places > 3, searched  # it did look
+    assert found == []
+    feedback = (batch["out"] / "feedback" / "hunts-for-solutions.html").read_text()
+    assert "solutions found: []" in feedback
+
+
+def test_a_feedback_page_runs_nothing_a_student_wrote(batch):
+    page = (batch["out"] / "feedback" / "script-in-written-answer.html").read_text()
+    head = page[page.index("<head>"):page.index("</head>")]
+    assert 'http-equiv="Content-Security-Policy"' in head
+    assert "script-src" not in head or "script-src 'none'" in head
+    for live in ("<script>document.title", "onerror=", 'href="javascript:', "<iframe"):
+        assert live not in page
+    assert "returns a moved copy, so keep it" in page  # the answer itself is still shown
+
+
+def test_nbgraders_markers_in_a_students_cells_change_nothing(batch):
+    page = (batch["out"] / "feedback" / "hidden-test-marker-in-own-cell.html").read_text()
+    assert "memory_reserved stays" in page  # the written answer, shown whole
+    assert "### BEGIN HIDDEN TESTS" in page  # the student's own text, as written
+
+
+def test_a_huge_message_is_cut_and_stays_strict_json(batch, mnist_data_dir):
+    record = batch["out"] / "records" / "huge-error-message.json"
+    assert record.stat().st_size < 64 * 1024
+    text = record.read_text(encoding="utf-8")
+    json.loads(text)
+    assert "\\ud" not in text and "more characters cut" in text
+    results = batch["out"] / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "gpukit", "export", "--format", "gradescope", "--assignment",
+         "gpu_basics", "--grading-output", str(batch["out"]), "--student", "huge-error-message",
+         "--output", str(results)], cwd=batch["course"], capture_output=True, text=True,
+        env={**os.environ, "GPUKIT_DATA_DIR": str(mnist_data_dir)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert results.stat().st_size < 64 * 1024
+    assert "\\ud" not in results.read_text(encoding="utf-8")

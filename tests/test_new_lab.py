@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from gpukit.cli import main
-from gpukit.course.new_lab import SCAFFOLD, kit_lab_ids
+from gpukit.course.new_lab import kit_lab_ids
+from gpukit.labs import SCAFFOLD_DIR
 from gpukit.notebooks.edits import apply_edits_file
 from tests.grading import read_rows, run_gpukit_grade
 
@@ -139,7 +140,7 @@ def test_the_scaffold_ships_as_package_data_and_is_no_kit_lab():
     globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"]["gpukit"]
     package = REPO / "gpukit"
-    files = [p for p in SCAFFOLD.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files = [p for p in SCAFFOLD_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     assert files and all(p.name.endswith(".tmpl") for p in files)  # never a .py of the kit
     for path in files:
         relative = str(path.relative_to(package))

@@ -26,12 +26,19 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from gpukit.autograde.records import CheckRecord, SubmissionRecord
+from gpukit.config import Course, LoadedConfig
 from gpukit.course.layout import notebook_stem
+from gpukit.course.new_lab import scaffold_lab
+from gpukit.labs import gpu_basics
 from gpukit.reports.attention import needs_attention
 from gpukit.reports.classbook import ClassResults, GradedItem, Score, StudentResult
 from gpukit.reports.exports import ExportError, StudentMapping, canvas_csv
+from gpukit.reports.gradescope import RUN_AUTOGRADER
+from gpukit.reports.page import ReportFile, render_report, shown_folder, write_index
 from gpukit.reports.statistics import correlation, item_statistics
+from gpukit.safe_html import CONTENT_SECURITY_POLICY
 from tests.conftest import FIXTURES
+from tests.html_page import ParsedPage, live_markup, open_in_chromium
 from tests.mixed_class import CLASS
 
 SCHEMA = json.loads((FIXTURES / "gradescope" / "results.schema.json").read_text())
@@ -104,6 +111,127 @@ def test_a_student_mapping_without_its_key_column_is_refused(tmp_path):
     mapping.write_text("name,ID\nzoe,1\n")
     with pytest.raises(ExportError, match="has no 'student' column"):
         StudentMapping.read(mapping)
+
+
+# A student chooses their id (a file name), their name (in the LMS) and, through their code, the
+# messages the checks quote: the class report shows them all as text.
+HOSTILE_ID = '<img src=x onerror=alert("id")>'
+HOSTILE_MESSAGE = '<script>alert("message")</script> <a href="javascript:alert(1)">retry</a>'
+
+
+def test_the_class_report_shows_what_students_control_as_text_under_the_policy(tmp_path):
+    root = tmp_path / "course"
+    output = root / "graded" / "lab"
+    (output / "feedback").mkdir(parents=True)
+    record = SubmissionRecord(HOSTILE_ID, "lab", "error", HOSTILE_MESSAGE, checks=[
+        CheckRecord("check_a", 0, 2, "failed", "javascript:alert(3)")])
+    hostile = StudentResult(HOSTILE_ID, first_name='<b onmouseover="alert(2)">Eve</b>',
+                            scores={"check_a": Score(0, False), "q": Score(1, True)},
+                            record=record, feedback=output / "feedback" / f"{HOSTILE_ID}.html")
+    hostile.feedback.write_text("feedback")
+    results = ClassResults("course", "lab", _class().items,
+                           [_result("a", {"check_a": 2, "check_b": 2, "q": 2}), hostile], output)
+    report = output / "report.html"
+    report.write_text(render_report(results, gpu_basics.Lab(),
+                                    shown_folder(output, root)), encoding="utf-8")
+    index = write_index(LoadedConfig(Course(course_id="c1", assignments=[gpu_basics.Lab()]),
+                                     root), [ReportFile("lab", report, 2)])
+
+    for page in (report, index):
+        parsed = ParsedPage(page.read_text(encoding="utf-8"))
+        assert live_markup(parsed) == [], page
+        assert parsed.head()[1] == ("meta", {"http-equiv": "Content-Security-Policy",
+                                             "content": CONTENT_SECURITY_POLICY}), page
+        assert str(tmp_path) not in page.read_text(encoding="utf-8"), page
+    shown = ParsedPage(report.read_text(encoding="utf-8")).shown()
+    for text in (HOSTILE_ID, HOSTILE_MESSAGE, '<b onmouseover="alert(2)">Eve</b>',
+                 "javascript:alert(3)", "grading records in graded/lab"):
+        assert text in shown
+    opened, = open_in_chromium(report)  # the policy leaves the page's own plots alone
+    assert opened["dialogs"] == opened["requests"] == opened["console"] == []
+
+
+def test_a_page_names_a_folder_outside_the_course_by_its_name_alone(tmp_path):
+    assert shown_folder(tmp_path / "course" / "graded" / "lab", tmp_path / "course") == \
+        "graded/lab"
+    assert shown_folder(tmp_path / "elsewhere" / "out", tmp_path / "course") == "out"
+
+
+# ------------------------------------------------- the Gradescope zip, which leaves the machine
+
+COURSE_WITH_SECRETS = """\
+from gpukit.config import Course
+from labs import mylab
+
+config = Course(course_id="c1", data_dir={data_dir!r}, cell_timeout_s=77,
+                gradebook_url="postgresql://grader:s3cret@db.example/c1",
+                assignments=[mylab.Lab()])
+"""
+# Run in a fresh interpreter, so that `labs` is imported from beside the file loaded.
+SETTINGS_OF = """
+import dataclasses, json, sys
+from gpukit.config import load_config
+loaded = load_config(sys.argv[1])
+lab = loaded.course.assignments[0]
+print(json.dumps({"course": dataclasses.asdict(loaded.course), "lab": type(lab).__module__,
+                  "folder": str(lab.folder), "data_dir": str(loaded.data_dir)}))
+"""
+
+
+def _settings_of(config: Path) -> dict:
+    env = {name: value for name, value in os.environ.items() if name != "GPUKIT_DATA_DIR"}
+    done = subprocess.run([sys.executable, "-c", SETTINGS_OF, str(config)], cwd=config.parent,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_autograder_zip_carries_no_path_or_secret_of_the_instructor(tmp_path):
+    root = tmp_path / "course"
+    scaffold_lab("mylab", root)  # the course's own lab (gpukit new-lab)
+    (root / "grading_config.py").write_text(COURSE_WITH_SECRETS.format(
+        data_dir=str(tmp_path / "datasets")))
+    (root / "source" / "mylab").mkdir(parents=True)  # as `gpukit release` leaves it
+    (root / "source" / "mylab" / "mylab.ipynb").write_text("{}")
+    target = tmp_path / "autograder.zip"
+    done = subprocess.run([sys.executable, "-m", "gpukit", "gradescope-autograder", "--output",
+                           str(target)], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    with zipfile.ZipFile(target) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8", errors="replace")
+            for secret in ("s3cret", str(tmp_path), str(Path.home()) + "/"):
+                assert secret not in text, (name, secret)
+        archive.extractall(tmp_path / "source")
+    original = _settings_of(root / "grading_config.py")
+    shipped = _settings_of(tmp_path / "source" / "course" / "grading_config.py")
+    assert shipped["course"] == {**original["course"], "data_dir": "../data",
+                                 "gradebook_url": ""}
+    assert shipped["lab"] == original["lab"] == "labs.mylab"
+    assert Path(shipped["folder"]) == tmp_path / "source" / "course" / "labs" / "mylab"
+    assert Path(shipped["data_dir"]) == tmp_path / "source" / "data"  # where setup.sh fetches
+
+
+def test_run_autograder_copies_a_submitted_link_as_a_link(tmp_path):
+    """run_autograder's own steps, with gpukit itself stood in for by `true`."""
+    (tmp_path / "source" / "course").mkdir(parents=True)
+    script = tmp_path / "source" / "run_autograder"
+    script.write_text(RUN_AUTOGRADER.format(student="student", assignment="lab",
+                                            visibility="visible"))
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (tmp_path / "instructor-secret.txt").write_text("secret")
+    (submission / "notes.txt").symlink_to(tmp_path / "instructor-secret.txt")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "GPUKIT_GRADESCOPE_ROOT": str(tmp_path), "PYTHON": "true",
+           "TMPDIR": str(scratch)}
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    copied, = scratch.glob("*/submissions/student/notes.txt")
+    assert copied.is_symlink()
 
 
 # ----------------------------------------------------- end to end, on the graded mixed class

@@ -18,7 +18,9 @@ from jupyter_client.manager import KernelManager
 
 import gpukit
 import gpukit_student
+from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import grader_environment
+from gpukit.labs import instructor_files
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE, SandboxSettings
 
@@ -63,12 +65,18 @@ def course(tmp_path):
     root = tmp_path / "course"
     workdir = root / "autograded" / "alice" / "lab"
     workdir.mkdir(parents=True)
-    (root / "autograder").mkdir()
-    (root / "autograder" / "test_lab.py").write_text("def test_x():\n    pass\n")
-    (root / "submitted" / "bob").mkdir(parents=True)
-    (root / "submitted" / "bob" / "lab.ipynb").write_text("{}")
+    files = {"grading_config.py": "config = None\n",
+             "labs/mylab/checks.py": "def test_x():\n    pass\n",
+             "labs/mylab/notebook.nb.j2": "### BEGIN SOLUTION\n",
+             "source/lab/lab.ipynb": "### BEGIN SOLUTION\n",
+             "solutions/lab/lab.ipynb": "### BEGIN SOLUTION\n",
+             ".git/objects/ab/cdef": "### BEGIN SOLUTION\n",
+             "submitted/bob/lab.ipynb": "{}",
+             "gradebook.db": "SQLite format 3\0"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
     (root / "autograded" / "bob").mkdir()
-    (root / "gradebook.db").write_bytes(b"SQLite format 3\0")
     return root
 
 
@@ -77,11 +85,14 @@ def start(course, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", "")
     monkeypatch.delenv(VARIABLE, raising=False)
     kernels = []
+    layout = CourseLayout(course)
 
     def start(**settings) -> Kernel:
-        defaults = dict(course_root=str(course), read_only=[str(course)],
-                        hidden=[str(course / n) for n in ("gradebook.db", "submitted",
-                                                          "autograded", "feedback")])
+        # The course's walls as nbgrader_settings.configure() builds them.
+        defaults = dict(
+            hidden=[str(p) for p in (*layout.private_to_grader(),
+                                     *instructor_files([course / "labs" / "mylab"]))],
+            shown=[str(p) for p in layout.shown_to_kernels()])
         kernel = Kernel(course, course / "autograded" / "alice" / "lab",
                         SandboxSettings(**{**defaults, **settings}), tmp_path / "kernel.log")
         kernels.append(kernel)
@@ -95,26 +106,47 @@ def start(course, tmp_path, monkeypatch):
 def isolated(kernel: Kernel) -> None:
     out, _ = kernel.run("import os; print(os.environ.get('GPUKIT_SANDBOX_APPLIED', ''))")
     if "no network" not in out:
-        pytest.skip(f"namespaces refused on this platform: {kernel.log.read_text()[-300:]}")
+        log = kernel.log.read_text()[-300:]
+        if "unshare" not in log:  # the platform allowed namespaces: a mount of ours failed
+            pytest.fail(f"isolation failed: {log}")
+        pytest.skip(f"namespaces refused on this platform: {log}")
 
 
-def test_the_course_is_read_only_and_other_students_hidden(start, course):
+def test_the_course_is_hidden_but_what_the_checks_need(start, course):
+    """The kernel sees the course's settings and its labs' checks, read-only, and its own
+    folder, writable: no master notebook, solution, history, gradebook or other student."""
     kernel = start()
     isolated(kernel)
     out, errors = kernel.run(
         "import os, pathlib\n"
         f"root = pathlib.Path({str(course)!r})\n"
-        "print(sorted(os.listdir(root / 'submitted')), sorted(os.listdir(root / 'autograded')))\n"
-        "print(len((root / 'gradebook.db').read_bytes()))\n"
+        "print(sorted(os.listdir(root)), sorted(os.listdir(root / 'autograded')))\n"
+        "print((root / 'grading_config.py').read_text().strip())\n"
+        "print((root / 'labs' / 'mylab' / 'checks.py').read_text().splitlines()[0])\n"
+        "print(repr((root / 'labs' / 'mylab' / 'notebook.nb.j2').read_text()))\n"
         "pathlib.Path('mine.txt').write_text('ok')\n"
-        "print((root / 'autograder' / 'test_lab.py').read_text().splitlines()[0])\n"
-        "(root / 'autograder' / 'test_lab.py').write_text('')\n")
-    assert out.splitlines() == ["[] ['alice']", "0", "def test_x():"]
+        "(root / 'labs' / 'mylab' / 'checks.py').write_text('')\n")
+    assert out.splitlines() == ["['autograded', 'grading_config.py', 'labs'] ['alice']",
+                                "config = None", "def test_x():", "''"]
     assert errors == ["OSError: [Errno 30] Read-only file system: "
-                      f"'{course / 'autograder' / 'test_lab.py'}'"]
+                      f"'{course / 'labs' / 'mylab' / 'checks.py'}'"]
     assert (course / "autograded" / "alice" / "lab" / "mine.txt").read_text() == "ok"
-    assert (course / "autograder" / "test_lab.py").read_text().startswith("def test_x")
-    assert (course / "gradebook.db").read_bytes() == b"SQLite format 3\0"
+    assert (course / "labs" / "mylab" / "checks.py").read_text().startswith("def test_x")
+
+
+def test_the_kits_instructor_files_are_hidden_and_its_checks_readable(start):
+    """The kit's lab folders hold every solution (templates, fixtures, demo class): hidden
+    wherever the kit is installed; the checks the kernel runs stay readable."""
+    kernel = start()
+    isolated(kernel)
+    out, errors = kernel.run(
+        "import os, pathlib, gpukit.labs\n"
+        "lab = pathlib.Path(gpukit.labs.__file__).parent / 'gpu_basics'\n"
+        "print(len((lab / 'notebook.nb.j2').read_bytes()), os.listdir(lab / 'fixtures'),\n"
+        "      os.listdir(lab / 'demo'), os.listdir(lab.parent / '_scaffold'))\n"
+        "print((lab / 'checks.py').read_text().count('def test_') > 3)\n")
+    assert errors == []
+    assert out.splitlines() == ["0 [] [] []", "True"]
 
 
 def test_there_is_no_network(start):
@@ -197,7 +229,7 @@ def test_a_runtime_handed_in_beside_the_notebook_is_never_imported(start, course
 def test_the_graders_python_environment_is_read_only(start, course):
     """`%pip install` or a write into site-packages cannot change what later kernels import."""
     runtime = Path(gpukit_student.__file__).parent
-    kernel = start(read_only=[str(course), *map(str, grader_environment())])
+    kernel = start(read_only=[*map(str, grader_environment())])
     isolated(kernel)
     out, errors = kernel.run("import pathlib, sysconfig\n"
                              f"pathlib.Path({str(runtime / 'sneaky.py')!r}).write_text('')\n")

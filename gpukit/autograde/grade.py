@@ -34,70 +34,13 @@ from gpukit.autograde.job import GradingJob, prepare_template
 from gpukit.autograde.preflight import canary_job, canary_passed_before, judge_canary, preflight
 from gpukit.autograde.records import STATUSES, SubmissionRecord
 from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
+from gpukit.autograde.submissions import Submission, find_submissions
 from gpukit.autograde.writer import CourseWriter
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
-from gpukit.errors import GpukitError
 from gpukit.sandbox import processes
 from gpukit.sandbox.settings import Walls
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What one student handed in, and which notebook (if any) will be graded."""
-
-    student: str
-    path: Path | None    # the notebook to grade; None when there is none
-    problem: str = ""    # why nothing can be graded (status invalid)
-    note: str = ""       # a choice the grader made (a renamed notebook, notebooks ignored)
-
-
-def find_submissions(directory: Path, lab: Lab) -> list[Submission]:
-    """One Submission per ``<student>.ipynb`` file, ``<student>/`` folder or other file.
-
-    Nothing a student hands in is skipped silently: a folder without a notebook, a folder with
-    several notebooks none of which has the lab's name, and a file that is not a notebook each
-    become a Submission with a problem (status invalid), so every student gets a record.
-    """
-    if not directory.is_dir():
-        raise GpukitError(f"{directory} is not a directory of submissions.",
-                          hint="Pass a folder holding <student>.ipynb files or <student>/ "
-                          "folders with the notebook inside.")
-    expected = lab.notebook
-    found = []
-    for entry in sorted(directory.iterdir()):
-        if entry.name.startswith((".", "__MACOSX")):
-            continue
-        if entry.is_dir():
-            found.append(_folder_submission(entry, expected))
-        elif entry.suffix == ".ipynb":
-            found.append(Submission(entry.stem, entry))
-        else:
-            found.append(Submission(entry.stem, None, f"{entry.name} is not a Jupyter notebook "
-                                    f"(.ipynb): submit the notebook file {expected} itself."))
-    if not found:
-        raise GpukitError(f"No submissions in {directory}.",
-                          hint="Put one <student>.ipynb per student, or <student>/ folders.")
-    return found
-
-
-def _folder_submission(folder: Path, expected: str) -> Submission:
-    notebooks = sorted((p for p in folder.rglob("*.ipynb")
-                        if ".ipynb_checkpoints" not in p.parts),
-                       key=lambda p: (len(p.relative_to(folder).parts), str(p)))
-    named = [p for p in notebooks if p.name == expected]
-    if named:
-        others = [p.name for p in notebooks if p != named[0]]
-        note = f"other notebooks ignored: {', '.join(others)}" if others else ""
-        return Submission(folder.name, named[0], note=note)
-    if len(notebooks) == 1:
-        return Submission(folder.name, notebooks[0],
-                          note=f"graded {notebooks[0].name} (the lab's notebook is {expected})")
-    if not notebooks:
-        return Submission(folder.name, None, f"No notebook in {folder.name}/: submit {expected}.")
-    return Submission(folder.name, None, f"{len(notebooks)} notebooks in {folder.name}/ and none "
-                      f"is named {expected}: name the one to grade {expected}.")
 
 
 @dataclass(frozen=True)
@@ -139,7 +82,7 @@ def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
         version = grader_version(template)
         if options.canary and not canary_passed_before(output, version):
             say(f"canary: grading the lab's own solution first ({runner.describe()})")
-            (result,) = runner.run([canary_job(template, lab)], template,
+            (result,) = runner.run([canary_job(course, lab)], template,
                                    timeout_s=limits.notebook_timeout_s, walls=walls)
             judge_canary(course, lab, result, output, version)
             say(f"canary: full marks in {result.seconds:.0f} s")
@@ -204,12 +147,13 @@ def _previous_record(output: Path, student: str) -> SubmissionRecord | None:
 
 def kernel_walls(course: LoadedConfig, submissions: Path, output: Path) -> Walls:
     """Walls for the grading kernels (gpukit/sandbox), which run in scratch courses: the course
-    is read-only, and the submissions, the outputs, the course's gradebook and its students'
-    folders are hidden (another student's notebook, records or feedback)."""
+    itself is hidden (its master notebooks and solutions, its gradebook, its students' folders),
+    and so are the submissions and the outputs (another student's notebook, records or
+    feedback). What a kernel needs inside them (the data, the kit) its job's settings put back."""
     hidden = [submissions, output, *CourseLayout(course.root).private_to_grader()]
-    if course.gradebook_file not in (None, CourseLayout(course.root).gradebook):
+    if course.gradebook_file is not None:
         hidden.append(course.gradebook_file)  # kept elsewhere by gradebook_url
-    return Walls((str(course.root.resolve()),), tuple(str(p.resolve()) for p in hidden))
+    return Walls(tuple(str(p.resolve()) for p in hidden))
 
 
 def summary(records: list[SubmissionRecord], output: Path) -> str:

@@ -15,6 +15,7 @@ order results come back.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import os
 import shutil
@@ -30,7 +31,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 import gpukit.config as config_module
-from gpukit.autograde.nbgrader_job import Server
+from gpukit.autograde.nbgrader_job import FEEDBACK_FAILED, Server
 from gpukit.autograde.records import CELL_METADATA
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
@@ -53,6 +54,7 @@ TEMPLATE_CONFIG = '''\
 # What a job's course holds: files a job copies (it writes them), and folders it links (its
 # kernel sees them read-only): the lab's source and release, and the course's own labs.
 TEMPLATE_COPIED = (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db")
+MASTER_DIGEST = "master.sha256"  # the template's trace of the master notebook it no longer holds
 TEMPLATE_LINKED = ("source", "release", COURSE_LABS)
 
 
@@ -84,6 +86,7 @@ class JobResult:
     comments: dict[str, str | None] = field(default_factory=dict)
     autograded: bytes | None = None  # the autograded notebook
     feedback: bytes | None = None    # the feedback page (HTML)
+    feedback_problem: str = ""       # why there is no feedback page, when grading went well
     # The other files of the student's autograded folder (what the notebook wrote, the
     # release's files), by name: nbgrader keeps them beside the autograded notebook.
     files: dict[str, bytes] = field(default_factory=dict)
@@ -97,8 +100,13 @@ class JobResult:
 
 def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     """The course a job grades in, as a folder: the course's settings (a snapshot with the data
-    directory made absolute), the lab's source, the hidden checks, and a gradebook made by
-    `nbgrader generate_assignment`, so it holds the assignment and no student's data."""
+    directory made absolute), the lab's release and the source's other files, and a gradebook
+    made by `nbgrader generate_assignment`, so it holds the assignment and no student's data.
+
+    The master notebook (every solution) is gone once the gradebook is made: nbgrader's
+    autograde needs only the gradebook and the source's other files, and a job holds nothing of
+    the instructor's that grading does not need, whatever the kernel's walls (a platform without
+    namespaces has none). Its digest stays, for the grader's version."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -114,6 +122,9 @@ def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
         shutil.copytree(layout.labs, folder / COURSE_LABS,
                         ignore=shutil.ignore_patterns("__pycache__"))
     nbgrader_steps.generate_assignment(folder, lab.name)
+    master = CourseLayout(folder).source(lab)
+    (folder / MASTER_DIGEST).write_text(hashlib.sha256(master.read_bytes()).hexdigest())
+    master.unlink()
     return folder
 
 
@@ -266,6 +277,10 @@ def _read_results(scratch: Path, job: GradingJob, lab: Lab, log: str) -> JobResu
                                   for cell in executed.cells if cell.cell_type == "code")
     if feedback.is_file():
         result.feedback = feedback.read_bytes()
+    else:
+        result.feedback_problem = next(
+            (line.split(FEEDBACK_FAILED, 1)[1].strip() for line in log.splitlines()
+             if FEEDBACK_FAILED in line), "nbgrader wrote no feedback page")
     result.files = _folder_files(autograded.parent, skip=autograded)
     return result
 

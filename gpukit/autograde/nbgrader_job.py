@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -34,10 +35,16 @@ from gpukit.sandbox import processes
 
 LOG_NAME = "job.log"
 KERNEL_LOG_NAME = "kernel.log"
+# The log line of a feedback page that could not be made after the notebook was graded: the
+# grade stands (feedback rendering is not grading), and the record says why there is no page.
+FEEDBACK_FAILED = "gpukit-feedback-failed:"
 
 
 def grade(assignment: str, student: str) -> tuple[bool, str]:
-    """Autograde and generate feedback in the current directory's course: (success, log)."""
+    """Autograde and generate feedback in the current directory's course: (autograded, log).
+
+    A feedback page that fails after autograding succeeded leaves the grade as it is: its
+    exception goes into the log on a FEEDBACK_FAILED line."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
     from nbgrader.auth import Authenticator
@@ -52,9 +59,22 @@ def grade(assignment: str, student: str) -> tuple[bool, str]:
         if not graded["success"]:
             return False, log
         feedback = api.generate_feedback(assignment, student)
-        return feedback["success"], log + feedback.get("log", "") + feedback.get("error", "")
+        log += feedback.get("log", "") + feedback.get("error", "")
+        if not feedback["success"]:
+            log += f"\n{FEEDBACK_FAILED} {last_exception(feedback.get('error', ''))}\n"
+        return True, log
     finally:
         processes.kill_descendants(os.getpid())
+
+
+def last_exception(text: str) -> str:
+    """The exception a traceback or log ends with ("ValueError: ..."), else its last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    named = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return (named or lines or ["no error text"])[-1][:500]
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
 
 
 def serve() -> int:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from gpukit.autograde.job import GradingJob, JobResult
 from gpukit.autograde.writer import record_of
 from gpukit.config import Lab, LoadedConfig
+from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
 from gpukit_student.data import resolve_spec, verify_dataset
 
@@ -44,6 +46,8 @@ def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = No
                 hint=" ".join(hints) or f"Run `gpukit-data fetch {name}`.")
         say(f"pre-flight: dataset {name} verified in {course.data_dir / name}")
     say(f"pre-flight: sandbox {sandbox_state()}")
+    check_feedback_rendering()
+    say("pre-flight: a feedback page renders")
     gpu = cluster_gpus if cluster_gpus is not None else _local_gpu()
     if course.course.gpu_policy == "require" and not gpu:
         say("pre-flight: gpu_policy='require' and no GPU here: the GPU-only checks score 0 and "
@@ -51,6 +55,26 @@ def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = No
     else:
         say(f"pre-flight: {'a GPU' if gpu else 'no GPU'} here, gpu_policy="
             f"{course.course.gpu_policy!r}")
+
+
+def check_feedback_rendering() -> None:
+    """Render one feedback page as grading will: a broken nbconvert install stops the batch
+    here, before any grading, rather than after every notebook has run."""
+    from gpukit.autograde.nbgrader_job import last_exception
+    from gpukit.course.feedback_exporter import find_nbconvert_templates, render_probe_page
+
+    find_nbconvert_templates()
+    try:
+        render_probe_page()
+    except Exception:  # whatever nbconvert raises: reported with its words, nothing graded
+        raise GpukitError(
+            "Pre-flight: nbconvert cannot render a feedback page here "
+            f"({last_exception(traceback.format_exc())}). Nothing was graded: every submission "
+            "would have been graded without its feedback.",
+            hint="nbconvert's templates are missing from Jupyter's data path: reinstall "
+            "nbconvert into this Python (pip install --force-reinstall nbconvert), or set "
+            "JUPYTER_PATH to the share/jupyter folder of the environment it was installed into "
+            "(with pip install --target DIR: DIR/share/jupyter).") from None
 
 
 def sandbox_state() -> str:
@@ -73,11 +97,11 @@ def _local_gpu() -> bool:
     return done.stdout.strip().endswith("True")
 
 
-def canary_job(template: Path, lab: Lab) -> GradingJob:
+def canary_job(course: LoadedConfig, lab: Lab) -> GradingJob:
     """The lab's solution, as a submission: the instructor's master notebook, whose answer cells
     hold the solutions (the rebuild on the release takes them; the hidden tests it also holds
     are the release's anyway)."""
-    master = template / "source" / lab.name / lab.notebook
+    master = CourseLayout(course.root).source(lab)
     return GradingJob(CANARY, lab.name, master.read_bytes())
 
 
@@ -95,6 +119,8 @@ def judge_canary(course: LoadedConfig, lab: Lab, result: JobResult, output: Path
     record = record_of(course, lab, result)
     problems = [f"{c.check}: {c.message or c.status}" for c in record.checks
                 if c.status not in ("passed", "skipped", "needs_gpu")]
+    if result.feedback_problem:  # graded, but no student would get a feedback page
+        problems.append(f"no feedback page: {result.feedback_problem}")
     if record.status not in ("graded",) or problems or not record.checks:
         why = "; ".join(problems) or f"{record.status}: {record.message}"
         raise GpukitError(

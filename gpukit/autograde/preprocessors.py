@@ -113,6 +113,15 @@ class HideHiddenTests(ClearHiddenTests):
 
     enforce_metadata = False  # feedback of a graded notebook: no metadata to police here
 
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
+                        ) -> tuple[NotebookNode, ResourcesDict]:
+        # Only the instructor's test cells hold hidden tests. A student's own cell or answer
+        # may hold the marker text (in a comment, a string, a written answer): it is their
+        # text, shown as written, and must neither be cut nor fail the feedback.
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            return super().preprocess_cell(cell, resources, index)
+        return cell, resources
+
 
 class LimitedExecute(Execute):
     """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell, and

@@ -10,6 +10,7 @@ cell's metadata): it costs no points by itself, but the student and the instruct
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -17,6 +18,7 @@ from nbformat.notebooknode import NotebookNode
 
 from gpukit.autograde.grades import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
+from gpukit.untrusted import plain_text
 
 INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
 CELL_METADATA = "gpukit"  # a code cell's run, noted by LimitedExecute: seconds, stopped
@@ -85,6 +87,14 @@ class SubmissionRecord:
     fingerprint: str = ""  # the submission's content and the grader's version (resume)
     grading_seconds: float = 0.0   # the whole job: nbgrader, kernel, checks, feedback
     notebook_seconds: float = 0.0  # the notebook's own cells, summed
+
+    def cleaned(self) -> SubmissionRecord:
+        """This record with every text a student can influence made plain (no lone surrogates
+        or control characters, bounded: gpukit/untrusted.py), as it is written out."""
+        return dataclasses.replace(
+            self, message=plain_text(self.message),
+            checks=[dataclasses.replace(c, message=plain_text(c.message)) for c in self.checks],
+            cells=[dataclasses.replace(c, message=plain_text(c.message)) for c in self.cells])
 
     @property
     def needs_gpu_regrade(self) -> list[str]:

@@ -17,7 +17,6 @@ or another; only this writer opens the course's gradebook. For each result it:
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import warnings
@@ -33,6 +32,7 @@ from gpukit.autograde.grades import (
     register_ungradable,
 )
 from gpukit.autograde.job import JobResult
+from gpukit.autograde.nbgrader_job import last_exception
 from gpukit.autograde.records import (
     NOTEBOOK_METADATA,
     SubmissionRecord,
@@ -42,7 +42,8 @@ from gpukit.autograde.records import (
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
 from gpukit.grading.outcome import TAMPERING_OUTCOME
-from gpukit.sandbox.kernel import PEAK_MARKER, STOP_MARKER
+from gpukit.sandbox.kernel import NOTE_MARKER, PEAK_MARKER, STOP_MARKER
+from gpukit.untrusted import SpreadsheetWriter
 
 
 class CourseWriter:
@@ -122,6 +123,7 @@ class CourseWriter:
     # ------------------------------------------------------------------------- the outputs
 
     def _finish(self, record: SubmissionRecord) -> SubmissionRecord:
+        record = record.cleaned()
         _write_whole(self.output / "records" / f"{record.student}.json",
                      record.to_json().encode())
         self.records[record.student] = record
@@ -134,7 +136,7 @@ class CourseWriter:
         # gradebook).
         checks = next(([c.check for c in r.checks] for r in records if r.checks), [])
         text = io.StringIO(newline="")
-        writer = csv.writer(text)
+        writer = SpreadsheetWriter(text)
         writer.writerow(["student", "assignment", "status", "score", "max_score",
                          "manual_points_pending", "needs_gpu_regrade", *checks, "message"])
         for r in records:
@@ -168,7 +170,8 @@ def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
             "notebook). Restart and run all cells before submitting, and check your "
             "loops."), []
     if result.outcome != "graded" or result.autograded is None:
-        return SubmissionRecord(student, lab.name, "error", failure_message(result.log)), []
+        status, message = failure_of(result.log)
+        return SubmissionRecord(student, lab.name, status, message), []
     notebook = nbformat.reads(result.autograded.decode(), as_version=4)
     broken = environment_failure(notebook)
     if broken is not None:
@@ -183,6 +186,9 @@ def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
     steps = notebook.metadata.get(NOTEBOOK_METADATA, {})
     findings = steps.get("scan", [])
     notes = [n for n in (note, steps.get("rebuild", "")) if n]
+    if result.feedback_problem:  # the grader's fault, after grading: the score stands
+        notes.append(f"no feedback page (the grader's fault, not yours: "
+                     f"{result.feedback_problem}); the score stands")
     integrity = [c for c in record.checks if c.status == "integrity"]
     # The in-kernel baseline's findings (the notebook changed the grader), and the checks'
     # own (a model that computes something else on the test images than anywhere else).
@@ -229,16 +235,23 @@ def kernel_peak(log: str) -> str:
                  if PEAK_MARKER in line), "")
 
 
-def failure_message(log: str) -> str:
-    """What the student can do about an autograde that did not finish."""
+def failure_of(log: str) -> tuple[str, str]:
+    """The status and message of an autograde that did not finish, from nbgrader's log: the
+    notebook's doing (a limit stopped its kernel, or it killed its kernel) is ``error``; any
+    other exception is nbgrader's or the grading environment's, named as it was raised, and the
+    submission is ``environment`` (graded again on the next run), never blamed on the student."""
     for line in log.splitlines():
         if STOP_MARKER in line:
             reason = line.split(STOP_MARKER, 1)[1].strip()
-            return (f"Grading stopped the notebook: {reason}. Make your code use less (smaller "
-                    "batches, fewer copies, no runaway loops), then Restart & Run All.")
+            return "error", (f"Grading stopped the notebook: {reason}. Make your code use less "
+                             "(smaller batches, fewer copies, no runaway loops), then Restart "
+                             "& Run All.")
     if any(sign in log for sign in ("DeadKernelError", "Kernel died", "UnresponsiveKernelError")):
-        return ("The notebook's kernel died while it was graded: a cell ended the Python "
-                "process (os._exit, a signal sent to itself) or crashed it. Remove that code, "
-                "then Restart & Run All before submitting.")
-    last = next((line for line in reversed(log.strip().splitlines()) if line.strip()), "")
-    return f"nbgrader could not autograde this submission: {last[:300]}"
+        return "error", ("The notebook's kernel died while it was graded: a cell ended the "
+                         "Python process (os._exit, a signal sent to itself) or crashed it. "
+                         "Remove that code, then Restart & Run All before submitting.")
+    grader_lines = "\n".join(line for line in log.splitlines()
+                             if NOTE_MARKER not in line and PEAK_MARKER not in line)
+    return "environment", (f"The grader failed, not your notebook: nbgrader could not autograde "
+                           f"it ({last_exception(grader_lines)}). This is not your fault, and "
+                           "your submission will be graded again.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpukit.config import Lab
+from gpukit.config import CONFIG_FILE_NAME, Lab
 
 RUBRIC_NAME = "RUBRIC.md"
 COURSE_LABS = "labs"  # a course's own labs, one folder each (gpukit new-lab)
@@ -26,9 +26,19 @@ class CourseLayout:
         return self.root / "gradebook.db"
 
     def private_to_grader(self) -> list[Path]:
-        """What a grading kernel must not see: the gradebook and every student's files."""
-        return [self.gradebook, *(self.root / name for name in ("submitted", "autograded",
-                                                                "feedback"))]
+        """What a grading kernel must not see: the whole course (master notebooks, solutions,
+        rubrics, the gradebook, every student's files, a git history), named with the folders
+        inside it that hold other students' work, so those stay hidden wherever a kernel's
+        own folder is put back (see :meth:`shown_to_kernels`)."""
+        return [self.root, self.gradebook, *(self.root / name for name in ("submitted",
+                                                                           "autograded",
+                                                                           "feedback"))]
+
+    def shown_to_kernels(self) -> list[Path]:
+        """What a grading kernel needs of the course, put back read-only: its settings (the
+        checks load them) and its own labs (their checks; their instructor-only files stay
+        hidden: gpukit.labs.INSTRUCTOR_ONLY)."""
+        return [self.root / CONFIG_FILE_NAME, self.labs]
 
     def source(self, lab: Lab) -> Path:
         return self.root / "source" / lab.name / lab.notebook

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gpukit.config import CONFIG_FILE_NAME, COURSE_ROOT_VARIABLE, LoadedConfig, load_config
 from gpukit.course.layout import CourseLayout
+from gpukit.labs import instructor_files
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
 from gpukit.sandbox.settings import SandboxSettings
@@ -88,6 +89,12 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     _grade_in_sandbox(c, loaded)
     feedback = GenerateFeedback.class_traits()["preprocessors"].default()
     c.GenerateFeedback.preprocessors = [feedback[0], HideHiddenTests, *feedback[1:]]
+    # A feedback page shows the student's markup to whoever opens it: cleaned, and under a
+    # Content-Security-Policy that runs no script (feedback_exporter.py).
+    from gpukit.course.feedback_exporter import FeedbackExporter, find_nbconvert_templates
+
+    c.GenerateFeedback.exporter_class = FeedbackExporter
+    find_nbconvert_templates()  # an install with `pip install --target` keeps them elsewhere
 
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
     # load_mnist() finds the configured data directory, and the hidden checks the course's
@@ -104,6 +111,7 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     kernel's network namespace, where there is no network at all.
     """
     course, root = loaded.course, loaded.root
+    environment = grader_environment()
     kernelspec.install(root)
     c.LimitedExecute.kernel_name = kernelspec.KERNEL_NAME
     c.KernelManager.transport = "ipc"
@@ -116,11 +124,16 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     sockets = tempfile.mkdtemp(prefix="k", dir=base)
     atexit.register(shutil.rmtree, sockets, ignore_errors=True)
     c.KernelManager.ip = os.path.join(sockets, "kernel")
+    layout = CourseLayout(root)
+    hidden = [*layout.private_to_grader(), *instructor_files(course_lab_folders(loaded))]
+    if loaded.gradebook_file is not None:
+        hidden.append(loaded.gradebook_file)  # kept outside the course by gradebook_url
     settings = SandboxSettings(
         memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
-        isolate=course.sandbox, course_root=str(root),
-        read_only=[str(root), str(loaded.data_dir), *map(str, grader_environment())],
-        hidden=[str(path) for path in CourseLayout(root).private_to_grader()])
+        isolate=course.sandbox, read_only=[str(loaded.data_dir), *map(str, environment)],
+        hidden=[str(path) for path in hidden],
+        shown=[str(path) for path in [*layout.shown_to_kernels(), loaded.data_dir,
+                                      *environment]])
     os.environ[SANDBOX_VARIABLE] = settings.to_env()
 
 
@@ -139,6 +152,12 @@ def grader_environment() -> list[Path]:
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(site.getusersitepackages()),
              Path(gpukit.__file__).parent, Path(gpukit_student.__file__).parent]
     return [path for path in dict.fromkeys(paths) if path.exists()]
+
+
+def course_lab_folders(loaded: LoadedConfig) -> list[Path]:
+    """The folders of the course's own labs (gpukit new-lab), which its labs/ holds."""
+    labs = CourseLayout(loaded.root).labs
+    return [lab.folder for lab in loaded.course.assignments if lab.folder.is_relative_to(labs)]
 
 
 def write_shim(root: Path) -> Path:

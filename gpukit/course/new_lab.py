@@ -16,9 +16,8 @@ from pathlib import Path
 
 from gpukit.course.layout import COURSE_LABS
 from gpukit.errors import ConfigError
-from gpukit.labs import KIT_LABS, LABS_DIR
+from gpukit.labs import KIT_LABS, SCAFFOLD_DIR
 
-SCAFFOLD = LABS_DIR / "_scaffold"
 SUFFIX = ".tmpl"
 PLACEHOLDER = "@lab@"
 # A module name (labs.NAME) and an nbgrader assignment id (folder name, database key) at once.
@@ -62,8 +61,8 @@ def scaffold_lab(name: str, course_root: Path) -> NewLab:
     check_name(name, course_root)
     folder = course_root / COURSE_LABS / name
     files = []
-    for template in sorted(SCAFFOLD.rglob(f"*{SUFFIX}")):
-        target = folder / template.relative_to(SCAFFOLD)
+    for template in sorted(SCAFFOLD_DIR.rglob(f"*{SUFFIX}")):
+        target = folder / template.relative_to(SCAFFOLD_DIR)
         target = target.with_name(target.name.removesuffix(SUFFIX).replace(PLACEHOLDER, name))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(template.read_text(encoding="utf-8").replace(PLACEHOLDER, name),

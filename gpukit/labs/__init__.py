@@ -18,3 +18,19 @@ KIT_LABS: tuple[type[LabSettings], ...] = (
     fashion_ann.Lab,
     cpu_vs_gpu.Lab,
 )
+
+# What a lab folder holds for the instructor alone: the master notebook (every solution), the
+# written questions' rubric, sample submissions and the demo class. A grading kernel never sees
+# these (gpukit/course/nbgrader_settings.py hides them); it needs only the settings and checks.
+INSTRUCTOR_ONLY = ("notebook.nb.j2", "rubric.py", "fixtures", "demo")
+SCAFFOLD_DIR = LABS_DIR / "_scaffold"  # gpukit new-lab's templates: a whole lab with solution
+
+
+def instructor_files(lab_folders: list[Path]) -> list[Path]:
+    """The instructor-only files of these lab folders, of the kit's own labs, and the scaffold:
+    those that exist."""
+    kit = [folder for folder in LABS_DIR.iterdir() if folder.is_dir() and
+           (folder / "checks.py").is_file()]
+    found = [folder / name for folder in dict.fromkeys([*kit, *lab_folders])
+             for name in INSTRUCTOR_ONLY]
+    return [path for path in [*found, SCAFFOLD_DIR] if path.exists()]

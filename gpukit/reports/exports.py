@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gpukit.errors import GpukitError
 from gpukit.reports.classbook import ClassResults, StudentResult
+from gpukit.untrusted import SpreadsheetWriter
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_KEYS = ("email", "idnumber", "username")
@@ -70,7 +71,7 @@ class StudentMapping:
 def checks_csv(results: ClassResults) -> str:
     """Every student's status, total and points per graded item, properly quoted."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SpreadsheetWriter(out, lineterminator="\n")
     writer.writerow(["student", "first_name", "last_name", "email", "status", "score",
                      "max_score", *(item.name for item in results.items),
                      "needs_manual_grading", "message"])
@@ -92,7 +93,7 @@ def canvas_csv(classes: list[ClassResults], mapping: StudentMapping,
                if not (mapping.field(s, "ID") or s.lms_user_id)]
     _refuse_missing(missing, "Canvas ID", "ID")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SpreadsheetWriter(out, lineterminator="\n")
     titles = [f"{c.assignment} ({assignment_ids[c.assignment]})"
               if c.assignment in assignment_ids else c.assignment for c in classes]
     writer.writerow([*CANVAS_COLUMNS, *titles])
@@ -119,7 +120,7 @@ def moodle_csv(classes: list[ClassResults], mapping: StudentMapping, key: str) -
     _refuse_missing([s.student for s in students.values() if not identity(s)], f"Moodle {key}",
                     key)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SpreadsheetWriter(out, lineterminator="\n")
     writer.writerow([key, *(c.assignment for c in classes)])
     scores = _totals(classes)
     for student_id, s in sorted(students.items()):

@@ -10,12 +10,20 @@ manual grading.
 The autograder zip holds ``setup.sh`` and ``run_autograder`` at its root, as Gradescope
 requires, with a copy of the kit and of the course's grading side of the assignment (its master
 notebook, hidden checks and configuration: Gradescope keeps the zip on its side, students never
-see it). ``run_autograder`` grades /autograder/submission with `gpukit grade` and writes
+see it). ``run_autograder`` moves that course to a scratch folder (the grading kernel sees
+nothing of the course it grades: no copy may stay at a known path), grades
+/autograder/submission there with `gpukit grade` and writes
 /autograder/results/results.json with `gpukit export --format gradescope --student`.
+
+The zip leaves the instructor's machine, so its configuration is a snapshot of the course's
+settings for the one assignment (as grading jobs get, gpukit/autograde/job.py), not the
+instructor's grading_config.py: no path of the instructor's machine (the data directory is the
+zip's own) and no gradebook address, which can hold a database password.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import stat
@@ -24,13 +32,21 @@ import zipfile
 from pathlib import Path
 
 import gpukit
-from gpukit.config import Lab, LoadedConfig
+from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig, python_source
 from gpukit.course.layout import COURSE_LABS
 from gpukit.reports.classbook import ClassResults, StudentResult
 from gpukit.reports.exports import ExportError
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 STUDENT_IN_SUBMISSION = "student"  # the one student of a Gradescope run
+# The zip's data directory (source/data, where setup.sh fetches the datasets), as a data_dir is
+# written: relative to the zip's course/grading_config.py. run_autograder, which grades in a
+# copy of course/, names the same folder in GPUKIT_DATA_DIR, which takes precedence.
+ZIP_DATA_DIR = "../data"
+AUTOGRADER_CONFIG = '''\
+# The course's settings for {assignment}, written by `gpukit gradescope-autograder`
+# (gpukit/reports/gradescope.py). Do not edit: build the zip again instead.
+{course}'''
 
 
 def results_json(results: ClassResults, student: str, visibility: str = "visible") -> dict:
@@ -95,9 +111,18 @@ ROOT="${{GPUKIT_GRADESCOPE_ROOT:-/autograder}}"
 export GPUKIT_DATA_DIR="${{GPUKIT_DATA_DIR:-$ROOT/source/data}}"
 PYTHON="${{PYTHON:-python3}}"
 work="$(mktemp -d)"
-cp -r "$ROOT/source/course" "$work/course"
+# Moved, not copied: the course holds the master notebook, and the grading kernel sees nothing
+# of the course it grades, but would see a copy left at a known path. Gradescope runs every
+# submission in a fresh container made from the zip.
+if [ ! -d "$ROOT/source/course" ]; then
+    echo "run_autograder: $ROOT/source/course is gone: it runs once per container." >&2
+    exit 1
+fi
+mv "$ROOT/source/course" "$work/course"
 mkdir -p "$work/submissions/{student}" "$ROOT/results"
-cp -r "$ROOT/submission/." "$work/submissions/{student}/"
+# -R --no-dereference: a symbolic link the student handed in is copied as a link, never
+# followed (it could name any file of the grading machine).
+cp -R --no-dereference "$ROOT/submission/." "$work/submissions/{student}/"
 cd "$work/course"
 "$PYTHON" -m gpukit grade "$work/submissions" --assignment {assignment} --output "$work/out" \\
     --no-progress --no-canary --workers 1
@@ -123,7 +148,10 @@ def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch)
         (tree / "course" / "source").mkdir(parents=True)
-        shutil.copy(course.root / "grading_config.py", tree / "course" / "grading_config.py")
+        settings = dataclasses.replace(course.course, data_dir=ZIP_DATA_DIR, assignments=[lab],
+                                       gradebook_url="")
+        (tree / "course" / CONFIG_FILE_NAME).write_text(AUTOGRADER_CONFIG.format(
+            assignment=lab.name, course=python_source(settings)))
         shutil.copytree(source, tree / "course" / "source" / lab.name)
         if not lab.folder.is_relative_to(kit / "gpukit"):  # the course's own lab
             shutil.copytree(lab.folder, tree / "course" / COURSE_LABS / lab.lab_id,

@@ -20,6 +20,7 @@ from gpukit.reports import plots
 from gpukit.reports.attention import ADVICE, needs_attention
 from gpukit.reports.classbook import ClassResults, load_class
 from gpukit.reports.statistics import item_statistics, summarize
+from gpukit.safe_html import CONTENT_SECURITY_POLICY
 
 REPORT_NAME = "report.html"
 INDEX_NAME = "index.html"
@@ -30,6 +31,9 @@ _templates = jinja2.Environment(
 _templates.filters["points"] = lambda value: "" if value is None else f"{value:g}"
 _templates.filters["percent"] = lambda value: "—" if value is None else f"{100 * value:.0f} %"
 _templates.filters["signed"] = lambda value: "—" if value is None else f"{value:+.2f}"
+# The pages run no script and load nothing (plots are data URIs); the policy keeps it so for
+# whatever a student's id or message holds (gpukit/safe_html.py).
+_templates.globals["csp"] = CONTENT_SECURITY_POLICY
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,21 @@ def write_report(course: LoadedConfig, lab: Lab, output: Path | None = None) -> 
     results = load_class(course, lab, output)
     path = results.output / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(results, lab), encoding="utf-8")
+    path.write_text(render_report(results, lab, shown_folder(results.output, course.root)),
+                    encoding="utf-8")
     return ReportFile(lab.name, path, len(results.students))
 
 
-def render_report(results: ClassResults, lab: Lab) -> str:
+def shown_folder(folder: Path, root: Path) -> str:
+    """How a page names ``folder``: relative to the course root, else by its name alone. The
+    page travels (to a teaching assistant, a shared drive): no path of this machine goes with it.
+    """
+    folder, root = folder.resolve(), root.resolve()
+    return folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.name
+
+
+def render_report(results: ClassResults, lab: Lab, records_folder: str) -> str:
+    """The class report's HTML; ``records_folder`` is how the page names the grading output."""
     summary = summarize(results)
     items = item_statistics(results)
     totals = [s.total for s in results.scored()]
@@ -64,7 +78,7 @@ def render_report(results: ClassResults, lab: Lab) -> str:
                if reported else None}
     return _templates.get_template("report.html.j2").render(
         results=results, summary=summary, items=items, figures=figures,
-        attention=needs_attention(results), advice=ADVICE,
+        attention=needs_attention(results), advice=ADVICE, records_folder=records_folder,
         feedback_links={s.student: os.path.relpath(s.feedback, results.output)
                         for s in results.students if s.feedback is not None},
         median_seconds=statistics.median(seconds) if seconds else None,

@@ -4,14 +4,14 @@ The kernel process enters a new network namespace (only a loopback interface, do
 network at all; the kernel talks to nbgrader over Unix sockets, which namespaces do not cut)
 and a new mount namespace in which
 
-* the course directory (and any path in ``read_only``) is mounted read-only: the hidden checks,
-  grading_config.py and the release stay readable, nothing can be changed;
-* ``hidden`` paths are covered: directories by an empty read-only tmpfs, files by /dev/null
-  (the gradebook, the other students' submissions, autograded notebooks and feedback, and the
-  folder of the other grading jobs running beside this one);
-* what a covered directory holds that the kernel needs is put back: the course directory
-  (read-only: a grading job's scratch course lives inside the covered jobs folder) and the
-  kernel's working directory (its own autograded folder, writable).
+* paths in ``read_only`` are mounted read-only (the data, the grader's Python environment);
+* ``hidden`` paths are covered: directories by an empty read-only tmpfs, files by /dev/null.
+  The whole course is hidden (its master notebooks, solutions, rubrics, gradebook, other
+  students' work, a git history), and so are the folder of the grading jobs running beside this
+  one and the instructor-only files of the labs (their templates, fixtures and demos);
+* what a covered directory holds that the kernel needs is put back, by an allow-list: the
+  ``shown`` paths read-only (the course's settings and its labs' checks, the data, the kit) and
+  the kernel's working directory (its own autograded folder) writable.
 
 An unprivileged user gets the same through a user namespace mapping only its own uid. When the
 platform refuses namespaces (some container runtimes, hardened kernels), :func:`isolate` raises
@@ -64,10 +64,11 @@ def _bytes(text: str | None) -> bytes | None:
 
 
 def isolate(read_only: list[str], hidden: list[str], workdir: str,
-            course_root: str | None = None) -> list[str]:
+            shown: list[str] = ()) -> list[str]:
     """Enter the namespaces and arrange the mounts; return what was done, in words.
 
-    Must run while the process has a single thread (a user namespace requires it).
+    ``shown`` (files or folders) and ``workdir`` are put back inside whatever hidden folder
+    holds them. Must run while the process has a single thread (a user namespace requires it).
     """
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWNET | (CLONE_NEWUSER if os.geteuid() != 0 else 0)
@@ -79,16 +80,20 @@ def isolate(read_only: list[str], hidden: list[str], workdir: str,
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here leaks to the grader
     done = ["no network"]
 
-    # Held open before anything covers them, to be put back afterwards: the course (read-only)
-    # and the working directory (writable), outermost first.
-    kept = [Kept(path, os.open(path, O_PATH | os.O_DIRECTORY), writable)
-            for path, writable in ((course_root, False), (workdir, True)) if path]
+    # Held open before anything covers them, to be put back afterwards, outermost first. A
+    # kept path keeps the name it was given (a link's name, as the course's labs/ in a job):
+    # only the folders above it are resolved.
+    wanted = [(path, False) for path in shown] + [(workdir, True)]
+    kept = sorted((_keep(path, writable) for path, writable in wanted if os.path.exists(path)),
+                  key=lambda k: len(Path(k.path).parts))
     try:
         for path in _existing(read_only):
             _mount(path, path, None, MS_BIND | MS_REC)
             _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(path))
             done.append(f"read-only {path}")
         for path in sorted(_existing(hidden), key=lambda p: len(Path(p).parts)):
+            if not os.path.lexists(path):
+                continue  # under a folder covered already
             if os.path.isdir(path):
                 _cover(path, [k for k in kept if _inside(k.path, path)])
             else:
@@ -108,6 +113,15 @@ class Kept:
     path: str
     fd: int
     writable: bool
+    folder: bool
+
+
+def _keep(path: str, writable: bool) -> Kept:
+    given = Path(os.path.abspath(path))
+    where = str(given.parent.resolve() / given.name)
+    folder = os.path.isdir(path)
+    return Kept(where, os.open(path, O_PATH | (os.O_DIRECTORY if folder else 0)), writable,
+                folder)
 
 
 def _existing(paths: list[str]) -> list[str]:
@@ -115,7 +129,7 @@ def _existing(paths: list[str]) -> list[str]:
 
 
 def _inside(path: str, directory: str) -> bool:
-    return Path(path).resolve().is_relative_to(Path(directory).resolve())
+    return Path(path) != Path(directory) and Path(path).is_relative_to(directory)
 
 
 def _kept_flags(path: str) -> int:
@@ -127,8 +141,13 @@ def _cover(directory: str, kept: list[Kept]) -> None:
     """Cover a directory with an empty read-only tmpfs; put the kept paths back in it."""
     options = "size=64k,mode=755"
     _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, options)
-    for k in kept:  # outermost first: the course, then the working directory inside it
-        os.makedirs(k.path, exist_ok=True)
+    for k in kept:  # outermost first: a kept folder, then what is kept inside it
+        if k.folder:
+            os.makedirs(k.path, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(k.path), exist_ok=True)
+            if not os.path.exists(k.path):
+                os.close(os.open(k.path, os.O_CREAT | os.O_WRONLY, 0o644))
         _mount(f"/proc/self/fd/{k.fd}", k.path, None, MS_BIND | MS_REC)
         if not k.writable:
             _mount(None, k.path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | _kept_flags(k.path))

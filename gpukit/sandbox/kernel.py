@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
     except OSError:
         pass
     if settings.isolate:
-        _isolate(settings)
+        _isolate(settings, argv)
     read_end, write_end = os.pipe()
     kernel = os.fork()
     if kernel == 0:
@@ -53,16 +53,22 @@ def main(argv: list[str]) -> int:
     return _supervise(kernel, read_end, settings)
 
 
-def _isolate(settings: SandboxSettings) -> None:
+def _isolate(settings: SandboxSettings, argv: list[str]) -> None:
     from gpukit.sandbox.isolation import IsolationUnavailable, isolate
 
     try:
         done = isolate(settings.read_only, settings.hidden, os.getcwd(),
-                       settings.course_root or None)
+                       [*settings.shown, *_connection_file(argv)])
     except (IsolationUnavailable, OSError) as error:
         _log(f"{NOTE_MARKER} isolation unavailable, grading without it: {error}")
         return
     os.environ["GPUKIT_SANDBOX_APPLIED"] = "; ".join(done)
+
+
+def _connection_file(argv: list[str]) -> list[str]:
+    """The kernel's connection file (``-f PATH``), which it reads after isolation: kept visible
+    wherever jupyter_client wrote it."""
+    return [argv[argv.index("-f") + 1]] if "-f" in argv[:-1] else []
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""HTML a student controls, made safe for the pages the instructor opens.
+
+A student writes the markdown of their answers and, through their code, every HTML, markdown and
+image output a cell displays. The feedback pages (gpukit/course/feedback_exporter.py) show them
+to the instructor, in a browser that can read the instructor's other local files. Two walls,
+each enough on its own for what it covers:
+
+* :func:`clean_html` keeps the markup that formats text (headings, lists, tables, code, emphasis,
+  links, embedded images) and shows every other tag as text (``<script>``, ``<iframe>``,
+  ``<style>``, forms), with event-handler attributes and script URLs dropped;
+* :data:`CONTENT_SECURITY_POLICY` (a ``<meta>`` first in every page's ``<head>``: the feedback
+  pages, and the class report and course page, gpukit/reports/page.py) makes the browser run no
+  script and load nothing from anywhere, whatever markup got through: only inline styles, and
+  images and fonts embedded as data URIs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import bleach
+
+# Not covered by default-src: base-uri (a <base> would redirect the page's relative links) and
+# form-action (a form could send what it holds anywhere).
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                           "font-src data:; base-uri 'none'; form-action 'none'")
+
+# What markdown renders to (nbconvert's mistune renderer, pygments for code blocks) and what
+# pandas and similar libraries display; nothing that runs, loads or submits.
+TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s",
+    "samp", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr",
+    "ul"})
+ATTRIBUTES = {
+    "*": ("class", "id", "title"), "a": ("href",), "img": ("src", "alt", "width", "height"),
+    "td": ("colspan", "rowspan", "align"), "th": ("colspan", "rowspan", "align"),
+    "ol": ("start",)}
+LINK_SCHEMES = ("", "http", "https", "mailto")  # "": a link within the page or beside it
+# A second gate, bleach's own check of every URL; data: passes it for images only (_allowed).
+PROTOCOLS = frozenset({"http", "https", "mailto", "data"})
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:")
+# What browsers ignore in a URL (bleach's rule): "java\tscript:" is "javascript:" to them.
+_IGNORED_IN_URLS = re.compile(r"[`\x00-\x20\x7f-\xa0\s]+|[^\x00-\x7f]")
+
+
+def clean_html(markup: str | bytes) -> str:
+    """``markup`` with only text-formatting tags left as markup; any other tag as text."""
+    if isinstance(markup, bytes):
+        markup = markup.decode("utf-8", errors="replace")
+    return bleach.clean(str(markup), tags=TAGS, attributes=_allowed, protocols=PROTOCOLS,
+                        strip=False, strip_comments=True)
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    if name not in ATTRIBUTES["*"] and name not in ATTRIBUTES.get(tag, ()):
+        return False
+    if name == "href":
+        return scheme(value) in LINK_SCHEMES
+    if name == "src":  # an image embedded in the notebook; the CSP blocks any other anyway
+        return _normalized(value).startswith("data:image/")
+    return True
+
+
+def scheme(url: str) -> str:
+    """The scheme a browser sees in ``url`` ("javascript", "https"), or "" for a relative one."""
+    found = _SCHEME.match(_normalized(url))
+    return found.group()[:-1] if found else ""
+
+
+def _normalized(url: str) -> str:
+    return _IGNORED_IN_URLS.sub("", html.unescape(url)).lower()
+

@@ -6,7 +6,7 @@ machine) and the repository's own files. For each lab it executes the reference 
 trained models, and calls each GPU path once more on a known-wrong variant, which must fail:
 
 * lab 1: device selection, placement of the PyTorch MLP and its batches, its accuracy computed
-  from its weights, and the time the MLP takes to reach 98 % test accuracy on MNIST;
+  from its weights, and the time the MLP takes on cuda to reach the lab's threshold on MNIST;
 * lab 2: the CUDA report, device selection, moving a batch and a model, the forward pass, the
   GPU memory measurements (wrong: a batch moved without keeping the result, output left on the
   device, empty_cache before del);
@@ -21,7 +21,8 @@ Without a GPU it runs a reduced form: the checks' CPU paths (on the simulated de
 reference and the wrong variants, the GPU parts reported as skipped, never as passed. CI runs
 that form (tests/test_gpu_acceptance.py).
 
-Run: ``scripts/gpu-acceptance OUT_DIR [--data-dir DIR] [--quick]``; writes OUT_DIR/results.json
+Run: ``scripts/gpu-acceptance OUT_DIR [--data-dir DIR] [--quick] [--repeat N]``; writes
+OUT_DIR/results.json
 and OUT_DIR/results.md (the table it prints). Exit status 1 when anything failed. Lab 1 needs
 MNIST in DIR/mnist/ (on a GPU machine that has no copy, carry the four files with the tree,
 11 MB); lab 3 and lab 4 generate the Fashion-MNIST stand-in.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import inspect
 import io
@@ -229,24 +231,29 @@ def lab1(data_dir: Path, quick: bool) -> None:
         wrong = dict(namespace)
         exec(training.replace("xb, yb = xb.to(device), yb.to(device)", "pass"), wrong)
         line.detail = must_fail(checks, "torch_placement", wrong, lab)
-    with item(name, "MLP on cuda: time to 98 % test accuracy") as line:
+    threshold = lab.torch_accuracy_threshold
+    with item(name, f"MLP on cuda: time to the lab's threshold ({threshold:.2f} test accuracy) "
+              f"and the best of {lab.epochs} epochs") as line:
+        # The lab's 784-128-10 MLP tops out below 0.98 (an H200 measured 0.9771 after 30
+        # epochs): the claim is the lab's own, its threshold within its epochs.
         line.needs_gpu()
         torch.manual_seed(0)
         model = namespace["MnistMLP"]()
         xt, yt = namespace["to_tensors"](x_train, y_train)
         xs, ys = namespace["to_tensors"](x_test, y_test)
-        started, accuracy, epochs = time.perf_counter(), 0.0, 0
-        while accuracy < 0.98 and epochs < 30:
+        started, accuracies, reached = time.perf_counter(), [], None
+        for epoch in range(1, lab.epochs + 1):
             with contextlib.redirect_stdout(io.StringIO()):
                 namespace["train_torch"](model, xt, yt, 1, 128, cuda_or_cpu())
             torch.cuda.synchronize()
-            epochs += 1
-            accuracy = namespace["evaluate_torch"](model, xs, ys, cuda_or_cpu())
-        seconds = time.perf_counter() - started
-        namespace.update(torch_model=model, torch_test_accuracy=accuracy)
-        if accuracy < 0.98:
-            raise AssertionError(f"{accuracy:.4f} after {epochs} epochs")
-        line.detail = f"{accuracy:.4f} after {epochs} epochs, {seconds:.1f} s (synchronized)"
+            accuracies.append(namespace["evaluate_torch"](model, xs, ys, cuda_or_cpu()))
+            if reached is None and accuracies[-1] >= threshold:
+                reached = (epoch, time.perf_counter() - started)
+        namespace.update(torch_model=model, torch_test_accuracy=accuracies[-1])
+        if reached is None:
+            raise AssertionError(f"{max(accuracies):.4f} at best in {lab.epochs} epochs")
+        line.detail = (f"{threshold:.2f} after {reached[0]} epochs, {reached[1]:.1f} s "
+                       f"(synchronized); best {max(accuracies):.4f}")
     with item(name, "torch_accuracy: from the weights of the model trained on cuda") as line:
         line.needs_gpu()
         run_check(checks, "torch_accuracy", namespace, lab)
@@ -335,7 +342,7 @@ def lab3(data_dir: Path, quick: bool) -> None:
 # --------------------------------------------------------------------------- lab 4
 
 
-def lab4(data_dir: Path, quick: bool) -> None:
+def lab4(data_dir: Path, quick: bool, repeat: int = 0) -> None:
     name, lab = "lab4 cpu vs gpu", COURSE.lab("cpu_vs_gpu")
     from gpukit_student.data import write_fashion_standin
 
@@ -362,11 +369,13 @@ def lab4(data_dir: Path, quick: bool) -> None:
     with item(name, "gpu_timing: synchronized timing of queued kernels") as line:
         line.needs_gpu()
         run_check(checks, "gpu_timing", namespace, lab)
+    no_sync = dict(namespace)
+    exec("def _sync(device):\n    pass\n", no_sync)
     with item(name, "gpu_timing fails: no torch.cuda.synchronize()") as line:
         line.needs_gpu()
-        wrong = dict(namespace)
-        exec("def _sync(device):\n    pass\n", wrong)
-        line.detail = must_fail(checks, "gpu_timing", wrong, lab)
+        line.detail = must_fail(checks, "gpu_timing", no_sync, lab)
+    if repeat:
+        gpu_timing_repeated(name, checks, namespace, no_sync, lab, repeat)
     with item(name, f"amp fails: without the GradScaler ({where})") as line:
         wrong = dict(namespace)
         source = solution_cell("cpu_vs_gpu", "amp_code")
@@ -375,6 +384,37 @@ def lab4(data_dir: Path, quick: bool) -> None:
         line.detail = failure_of(lambda: checks.check_amp_run(Notebook(wrong), grader(lab)),
                                  "the AMP check")
     reference_timings(name, namespace, quick)
+
+
+COOL_DOWN_S = 3.0  # idle before a "cold" run: long enough for a GPU to drop its boost clock
+
+
+def gpu_timing_repeated(name: str, checks, reference: dict, no_sync: dict, lab,
+                        repeat: int) -> None:
+    """--repeat N: gpu_timing N times on the reference (must pass every time) and N times on the
+    variant that never synchronizes (must fail every time), on a cold GPU (idle first: its clock
+    low when the check sizes its paced steps, rising during them) and on a warm one."""
+    for state in ("cold", "warm"):
+        with item(name, f"gpu_timing x{repeat} on a {state} GPU: the reference passes, "
+                  "no synchronize() fails") as line:
+            line.needs_gpu()
+            passed = caught = 0
+            for _ in range(repeat):
+                for namespace in (reference, no_sync):
+                    if state == "cold":
+                        torch.cuda.synchronize()
+                        time.sleep(COOL_DOWN_S)
+                    else:
+                        torch.cuda._sleep(200_000_000)  # keep it busy, at its boost clock
+                    try:
+                        run_check(checks, "gpu_timing", namespace, lab)
+                        passed += namespace is reference
+                    except AssertionError:
+                        caught += namespace is no_sync
+            line.detail = f"reference passed {passed}/{repeat}, no synchronize() failed " \
+                          f"{caught}/{repeat}"
+            if passed < repeat or caught < repeat:
+                raise AssertionError(line.detail)
 
 
 def reference_timings(name: str, namespace: dict, quick: bool) -> None:
@@ -423,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="where MNIST is (lab 1); Fashion-MNIST's stand-in is generated")
     parser.add_argument("--quick", action="store_true",
                         help="shortest training and timing (the reduced form CI runs)")
+    parser.add_argument("--repeat", type=int, default=0, metavar="N",
+                        help="also run lab 4's gpu_timing N times on the reference and on the "
+                        "variant without synchronize(), on a cold and on a warm GPU")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     machine = {"python": platform.python_version(), "torch": torch.__version__,
@@ -430,11 +473,13 @@ def main(argv: list[str] | None = None) -> int:
                "gpus": torch.cuda.device_count(), "date": time.strftime("%Y-%m-%d")}
     print(f"gpu-acceptance on {machine['gpu'] or 'a machine without a GPU (reduced form)'}, "
           f"torch {machine['torch']}", flush=True)
-    for lab in (lab1, lab2, lab3, lab4):
+    labs = (lab1, lab2, lab3, functools.partial(lab4, repeat=args.repeat))
+    for lab in labs:
         try:
             lab(args.data_dir.resolve(), args.quick)
         except Exception as error:  # a lab that could not even be set up: one failed line
-            RESULTS.append(Result(lab.__name__, "setting up the lab", "failed", 0.0,
+            RESULTS.append(Result(getattr(lab, "__name__", "lab4"), "setting up the lab",
+                                  "failed", 0.0,
                                   f"{type(error).__name__}: {error}"[:300]))
             traceback.print_exc()
     args.output.mkdir(parents=True, exist_ok=True)

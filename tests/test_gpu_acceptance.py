@@ -30,7 +30,7 @@ def acceptance(tmp_path_factory, mnist_data_dir) -> dict:
     python = fresh_environment(work / "venv", BARE_MACHINE, absent=ABSENT, with_pip=False)
     out = work / "out"
     done = subprocess.run([str(REPO / "scripts" / "gpu-acceptance"), str(out), "--quick",
-                           "--data-dir", str(mnist_data_dir)],
+                           "--repeat", "1", "--data-dir", str(mnist_data_dir)],
                           capture_output=True, text=True, timeout=1200,
                           env={**os.environ, "PYTHON": str(python)})
     results = json.loads((out / "results.json").read_text())
@@ -58,5 +58,7 @@ def test_gpu_parts_are_skipped_never_passed(acceptance):
     results = acceptance["results"]["results"]
     gpu = [r for r in results if r["gpu_only"]]
     assert len(gpu) >= 10 and all(r["status"] == "skipped" for r in gpu), gpu
+    repeated = [r["item"] for r in gpu if r["item"].startswith("gpu_timing x1 on a ")]
+    assert len(repeated) == 2  # --repeat: a cold and a warm GPU
     assert acceptance["results"]["machine"]["gpu"] is None
     assert "| skipped |" in acceptance["table"]

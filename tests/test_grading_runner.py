@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -55,6 +56,18 @@ def test_gpu_only(grader):
 
 def test_threshold(lab):
     assert lab.keras_accuracy_threshold == 0.91
+
+def test_leaves_cycles(nb):
+    import weakref
+
+    import torch
+
+    held = torch.ones(1000)
+    cycle = {"tensor": held}
+    cycle["self"] = cycle
+    nb.set("probe", weakref.ref(held))
+    del held
+    pytest.fail("A failure whose traceback keeps the check's frames.", pytrace=False)
 
 def test_timed(grader):
     grader.note_time("train_time", 2.5, 2.75)
@@ -115,3 +128,17 @@ def test_a_noted_time_travels_with_the_outcome_and_back(course):
     assert (outcome.status, outcome.measured) == ("failed", {"train_time": {
         "reported": 2.5, "clock": 2.75}})
     assert CheckOutcome.from_json(json.dumps(outcome.bundle()[MIME_TYPE])) == outcome
+
+
+def test_what_a_check_leaves_in_cycles_is_freed_before_the_next_cell(course):
+    """A check's frames, reports and tensors sit in reference cycles; left to Python's collector
+    they were freed during a later cell, under a GPU memory measurement of the student's (a
+    correct gpu_basics notebook failed its own self-check on a GPU grader)."""
+    namespace: dict = {}
+    gc.disable()  # no collection by chance: only the runner's own may free them
+    try:
+        outcome = run_check("probe", "leaves_cycles", namespace)
+        assert outcome.status == "failed"
+        assert namespace["probe"]() is None
+    finally:
+        gc.enable()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import io
 import os
 import warnings
@@ -98,7 +99,7 @@ def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOut
     # A check's own warnings or library log lines must not reach the cell's stderr, which
     # nbgrader would count as a failure.
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()), \
-            _environment_variable("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"):
+            _environment_variable("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"), _own_garbage_freed():
         warnings.simplefilter("ignore")
         pytest.main([*PYTEST_ARGS, "--rootdir", str(test_file.parent),
                      f"{test_file}::test_{name}"], plugins=[plugin])
@@ -114,6 +115,24 @@ def _integrity_outcome(name: str, findings: list[str], gpu: bool) -> CheckOutcom
                                       if len(findings) > 3 else "")
     return CheckOutcome(name, "integrity", f"{TAMPERING_OUTCOME} ({shown}). Remove that code "
                         "and submit again.", gpu)
+
+
+@contextlib.contextmanager
+def _own_garbage_freed():
+    """Free what a check leaves in reference cycles (pytest's reports and tracebacks hold its
+    frames, with the grader's models and tensors) before the next cell runs.
+
+    Left to Python's collector, that garbage is freed at some allocation in a later cell of the
+    student's: a GPU memory measurement there (gpu_basics' measure_allocation) then saw the
+    grader's tensors vanish between two readings of torch.cuda.memory_allocated(), and a correct
+    notebook failed its own self-check on a GPU grader. Objects that existed before the check are
+    frozen out of the collection, so it costs what the check allocated, not the whole kernel."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.unfreeze()
 
 
 @contextlib.contextmanager

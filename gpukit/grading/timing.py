@@ -5,10 +5,15 @@ remembers the cell that last assigned each watched variable, with the clock read
 A reported time must come from that cell; the lab says how strictly: within a fraction of the
 cell's duration (``min_fraction``), or exactly the difference of two of its clock readings.
 Every checked time is noted beside the clock's (``grader.note_time``) for the class report.
+
+On a GPU, a timing function's result is judged against the GPU's own events instead
+(:class:`QueuedWork`, :func:`check_gpu_time`).
 """
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from typing import Any
 
 from gpukit.grading.checks import fail
@@ -45,3 +50,46 @@ def check_against_clock(grader: Any, name: str, reported: float, *, hint: str,
         fail(f"`{name}` = {reported:.3f} s is not a time measured in the cell that set it (that "
              f"cell ran for {run.seconds:.3f} s): report what your timing function returned.")
     return run
+
+
+@dataclass(frozen=True)
+class QueuedWork:
+    """What the GPU's own events recorded of a timed run, in seconds of the GPU's clock.
+
+    A timing function on a GPU reads the host's clock while the GPU works through a queue. The
+    verdict on its result needs no calibrated GPU speed (a GPU's clock changes: a cold H200 ran
+    the same queued kernel at 1,261 M cycles/s, then at 1,969 M from the second call on), only
+    the order of things: a result shorter than the timed work itself means the clock stopped
+    before the GPU finished; one longer than everything since the warm-up's work ended means the
+    warm-up's queued work was timed too."""
+
+    timed_s: float   # from the start of the first timed step's work to the end of the last work
+    window_s: float  # from the end of the warm-up's last work to the end of the last work
+    step_s: float    # one timed step's own work (the median)
+
+    @classmethod
+    def from_marks(cls, marks: list[tuple[str, float]], warmup: int) -> QueuedWork:
+        """``marks``: ("start" | "end", seconds) in the order the host recorded them, each the
+        GPU's time when the work queued before it had finished; a "start" opens each step."""
+        starts = [i for i, (kind, _) in enumerate(marks) if kind == "start"]
+        first = starts[warmup]
+        last = marks[-1][1]
+        warmup_end = max((t for kind, t in marks[:first] if kind == "end"), default=marks[0][1])
+        steps = [next(t for kind, t in marks[i + 1:] if kind == "end") - marks[i][1]
+                 for i in starts[warmup:]]
+        return cls(last - marks[first][1], last - warmup_end, statistics.median(steps))
+
+
+def check_gpu_time(reported: float | None, work: QueuedWork, what: str) -> None:
+    """``reported`` (seconds a timing function returned) against the GPU's record of its work.
+
+    Between the two bounds lies what any correct function returns, whatever the GPU's speed and
+    however the host's steps interleave with the GPU's: at least the timed work (its clock
+    started before the first timed step was queued and stopped after the last one finished), at
+    most everything since the warm-up's work ended, plus the host's own half step of slack."""
+    if reported is None or reported < work.timed_s - 0.1 * work.step_s:
+        fail(f"{what} on the GPU stops the clock before the GPU has finished its work: call "
+             "torch.cuda.synchronize() before reading the clock.")
+    if reported > work.window_s + 0.5 * work.step_s:
+        fail(f"{what} on the GPU also times the warm-up's queued work: call "
+             "torch.cuda.synchronize() before starting the clock too.")

@@ -21,8 +21,14 @@ Without a GPU it runs a reduced form: the checks' CPU paths (on the simulated de
 reference and the wrong variants, the GPU parts reported as skipped, never as passed. CI runs
 that form (tests/test_gpu_acceptance.py).
 
-Run: ``scripts/gpu-acceptance OUT_DIR [--data-dir DIR] [--quick] [--repeat N]``; writes
-OUT_DIR/results.json
+With ``--grade LAB[,LAB]`` (or ``all``) it also grades each lab's sample class (the demo class
+and the fixtures) end to end through `gpukit grade` with the sandbox on, and compares every
+submission's points with the lab's table (fixtures/expected.py: its GPU rows on a GPU machine);
+that needs nbgrader (../shared/gpu/README.md says how to bring it to a bare GPU machine), and lab
+1 TensorFlow. Each class's grades.csv is written to OUT_DIR/<lab>-grades.csv.
+
+Run: ``scripts/gpu-acceptance OUT_DIR [--data-dir DIR] [--quick] [--repeat N] [--grade LABS]``;
+writes OUT_DIR/results.json
 and OUT_DIR/results.md (the table it prints). Exit status 1 when anything failed. Lab 1 needs
 MNIST in DIR/mnist/ (on a GPU machine that has no copy, carry the four files with the tree,
 11 MB); lab 3 and lab 4 generate the Fashion-MNIST stand-in.
@@ -77,6 +83,7 @@ class Skipped(Exception):
 
 
 RESULTS: list[Result] = []
+OUTPUT = Path(".")  # the output folder (main sets it): results, and --grade's grades.csv files
 
 
 class Line:
@@ -453,6 +460,81 @@ def reference_timings(name: str, namespace: dict, quick: bool) -> None:
         line.detail = ", ".join(f"{size}: {rate:.0f}" for size, rate in sweep.items())
 
 
+# --------------------------------------------------------------------------- end to end
+
+
+def grade_sample_classes(lab_ids: list[str], data_dir: Path, students: set[str],
+                         workers: int | None) -> None:
+    """--grade: each lab's sample class (gpukit/demo/sample_class.py) through the real
+    `gpukit grade`, sandbox on, against the lab's table: its GPU rows on a GPU machine. Needs
+    nbgrader (on a bare GPU machine: ../shared/gpu/README.md); lab 1 needs TensorFlow."""
+    for lab_id in lab_ids:
+        name = f"{lab_id} end to end"
+        with item(name, f"sample class graded by gpukit grade on "
+                  f"{'the GPU' if GPU else 'the CPU'}, as its table says") as line:
+            missing = [module for module in ("nbgrader", *FRAMEWORKS.get(lab_id, ()))
+                       if importlib.util.find_spec(module) is None]
+            if missing:
+                raise Skipped(f"{', '.join(missing)} not installed here")
+            line.detail = grade_one_class(lab_id, data_dir, students, workers)
+
+
+FRAMEWORKS = {"core_mnist": ("tensorflow",)}  # beyond PyTorch
+
+
+def grade_one_class(lab_id: str, data_dir: Path, students: set[str],
+                    workers: int | None) -> str:
+    import subprocess
+
+    import nbformat
+
+    from gpukit.config import Course, python_source
+    from gpukit.demo.run import prepare_demo_data
+    from gpukit.demo.sample_class import expected_of, expected_points, sample_class
+    from gpukit.labs import KIT_LABS
+    from gpukit.release.release import release_course
+
+    lab_class = next(lab for lab in KIT_LABS if lab().lab_id == lab_id)
+    lab = lab_class(**getattr(expected_of(lab_class), "SETTINGS", {}))  # the table's variant
+    work = Path(tempfile.mkdtemp(prefix=f"gpukit-acceptance-{lab_id}-"))
+    root = work / "course"
+    root.mkdir()
+    data = prepare_demo_data(data_dir, work / "data")
+    (root / "grading_config.py").write_text(python_source(
+        Course(course_id="gpu-acceptance", data_dir=str(data), assignments=[lab])))
+    course = load_config(root / "grading_config.py")
+    release_course(course, progress=False)
+    lab = course.course.assignments[0]
+    table = expected_points(lab, gpu=GPU)
+    submissions = work / "submissions"
+    submissions.mkdir()
+    for student, notebook in sample_class(root, lab).items():
+        if not students or student in students:
+            nbformat.write(notebook, str(submissions / f"{student}.ipynb"))
+    command = [sys.executable, "-m", "gpukit", "grade", str(submissions), "--assignment",
+               lab.name, "--output", str(work / "out"), "--no-progress", "--no-canary"]
+    done = subprocess.run([*command, *(["--workers", str(workers)] if workers else [])],
+                          cwd=root, capture_output=True, text=True, timeout=3000)
+    if done.returncode != 0:
+        raise AssertionError(f"gpukit grade failed: {(done.stderr or done.stdout)[-300:]}")
+    import csv
+
+    with (work / "out" / "grades.csv").open(encoding="utf-8") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    differ = []
+    for student, row in sorted(rows.items()):
+        got = {check: float(row[check] or 0) for check in table[student]}
+        wrong = {c: (got[c], p) for c, p in table[student].items() if got[c] != p}
+        if wrong:
+            differ.append(f"{student}: " + ", ".join(f"{c} {g:g} (table {p:g})"
+                                                     for c, (g, p) in wrong.items()))
+    (OUTPUT / f"{lab_id}-grades.csv").write_text((work / "out" / "grades.csv").read_text())
+    if differ:
+        raise AssertionError(f"{len(differ)} of {len(rows)} differ from the table: "
+                             + "; ".join(differ))
+    return f"{len(rows)} of {len(rows)} as the table says"
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -463,6 +545,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="where MNIST is (lab 1); Fashion-MNIST's stand-in is generated")
     parser.add_argument("--quick", action="store_true",
                         help="shortest training and timing (the reduced form CI runs)")
+    parser.add_argument("--grade", default="", metavar="LAB[,LAB]",
+                        help="also grade these labs' sample classes end to end with gpukit "
+                        "grade (sandbox on; needs nbgrader), against their tables ('all': every "
+                        "kit lab)")
+    parser.add_argument("--grade-only", action="store_true",
+                        help="only the end-to-end gradings of --grade")
+    parser.add_argument("--students", default="", metavar="NAME[,NAME]",
+                        help="--grade only these sample submissions (default: all)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="--grade: gpukit grade's workers (default: as many as fit)")
     parser.add_argument("--repeat", type=int, default=0, metavar="N",
                         help="also run lab 4's gpu_timing N times on the reference and on the "
                         "variant without synchronize(), on a cold and on a warm GPU")
@@ -473,7 +565,11 @@ def main(argv: list[str] | None = None) -> int:
                "gpus": torch.cuda.device_count(), "date": time.strftime("%Y-%m-%d")}
     print(f"gpu-acceptance on {machine['gpu'] or 'a machine without a GPU (reduced form)'}, "
           f"torch {machine['torch']}", flush=True)
-    labs = (lab1, lab2, lab3, functools.partial(lab4, repeat=args.repeat))
+    global OUTPUT
+    OUTPUT = args.output
+    args.output.mkdir(parents=True, exist_ok=True)
+    labs = () if args.grade_only else (lab1, lab2, lab3,
+                                        functools.partial(lab4, repeat=args.repeat))
     for lab in labs:
         try:
             lab(args.data_dir.resolve(), args.quick)
@@ -482,7 +578,13 @@ def main(argv: list[str] | None = None) -> int:
                                   "failed", 0.0,
                                   f"{type(error).__name__}: {error}"[:300]))
             traceback.print_exc()
-    args.output.mkdir(parents=True, exist_ok=True)
+    if args.grade:
+        from gpukit.labs import KIT_LABS
+
+        every = [lab().lab_id for lab in KIT_LABS]
+        grade_sample_classes(every if args.grade == "all" else args.grade.split(","),
+                             args.data_dir.resolve(), set(filter(None, args.students.split(","))),
+                             args.workers)
     counts = {status: sum(r.status == status for r in RESULTS)
               for status in ("passed", "failed", "skipped")}
     (args.output / "results.json").write_text(json.dumps(

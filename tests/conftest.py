@@ -59,8 +59,8 @@ def sample_class(released_course: LoadedConfig, tmp_path_factory: pytest.TempPat
     """``sample_class(lab_id)``: the lab's sample class (tests/grading.py), graded once per
     session by `gpukit grade`, whichever test asks first (tests/lab_tier.py's tier, or a lab's
     own tests in tests/test_autograde_<lab>.py)."""
+    from gpukit.demo.sample_class import expected_of
     from tests.grading import grade_sample_class
-    from tests.lab_tier import expected_of
 
     graded: dict[str, dict] = {}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 
 from gpukit.config import Lab, LoadedConfig, load_config
-from gpukit.demo.run import demo_submissions, prepare_demo_course
-from gpukit.notebooks.edits import apply_edits_file
+from gpukit.demo.run import prepare_demo_course
+from gpukit.demo.sample_class import sample_class
 from gpukit.release.release import release_course
 
 
@@ -66,10 +66,7 @@ def grade_sample_class(released_course: LoadedConfig, lab: Lab, work: Path,
         course = load_config(config)
         release_course(course, progress=False)
         lab, masters = course.course.assignment(lab.name), course.root
-    notebooks = {s.student: s.notebook for s in demo_submissions(masters, lab)}
-    solution = notebooks["reference-solution"]
-    for path in sorted((lab.folder / "fixtures").glob("*.edits")):
-        notebooks[path.stem] = apply_edits_file(solution, path)
+    notebooks = sample_class(masters, lab)
     assert set(notebooks) == students, "every submission needs its row in EXPECTED"
     submissions = work / "submissions"
     submissions.mkdir()

@@ -62,3 +62,18 @@ def test_gpu_parts_are_skipped_never_passed(acceptance):
     assert len(repeated) == 2  # --repeat: a cold and a warm GPU
     assert acceptance["results"]["machine"]["gpu"] is None
     assert "| skipped |" in acceptance["table"]
+
+
+def test_the_end_to_end_harness_grades_a_sample_class_as_its_table_says(tmp_path,
+                                                                         mnist_data_dir):
+    """--grade in its CPU form: three of lab 2's sample submissions through `gpukit grade`
+    (sandbox on), compared with the table's CPU rows; on a GPU machine the same run compares
+    with its GPU rows."""
+    students = "reference-solution,untouched-release,device-hardcoded-cpu"
+    done = subprocess.run([str(REPO / "scripts" / "gpu-acceptance"), str(tmp_path), "--grade",
+                           "gpu_basics", "--grade-only", "--students", students, "--data-dir",
+                           str(mnist_data_dir)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (line,) = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert (line["status"], line["detail"]) == ("passed", "3 of 3 as the table says")
+    assert (tmp_path / "gpu_basics-grades.csv").read_text().count("\n") == 4

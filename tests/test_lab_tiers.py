@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from gpukit.demo.sample_class import expected_of
 from gpukit.labs import KIT_LABS
-from tests.lab_tier import HeldForReview, LabTier, expected_of
+from tests.lab_tier import HeldForReview, LabTier
 
 pytestmark = pytest.mark.slow
 

@@ -15,12 +15,12 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from gpukit.config import load_config
 from gpukit.course.layout import COURSE_LABS, CourseLayout
+from gpukit.demo.sample_class import expected_of
 from gpukit.errors import TemplateError
 from gpukit.labs import KIT_LABS, core_mnist, gpu_basics
 from gpukit.release.release import release_course
 from gpukit.release.render import render_notebook, render_text
 from tests.conftest import REPO, suite_course
-from tests.lab_tier import expected_of
 
 GENERATED_TREES = ("source", "release", "solutions")
 # Every lab of the suite's course, by assignment name: the per-lab tests run for each.

@@ -196,6 +196,18 @@ def test_the_integrity_baseline_sees_tampering_but_not_normal_work(start):
                         "x = torch.ones(3).sum(); time.sleep(0.01)\n"
                         "print(integrity.verify())")
     assert out.strip() == "[]"
+    # PyTorch's own tutorial idiom: torch.compile wraps nn.Module.__init__ and __setstate__
+    out, _ = kernel.run("compiled = torch.compile(torch.nn.Linear(2, 2), backend='eager')\n"
+                        "compiled(torch.ones(1, 2))\n"
+                        "print(torch.nn.Module.__init__.__module__, integrity.verify())")
+    assert out.strip() == "torch._dynamo.mutation_guard []"
+    out, _ = kernel.run("_init = torch.nn.Module.__init__\n"
+                        "def _mine(self, *a, **k):\n"
+                        "    _init(self, *a, **k)\n"
+                        "torch.nn.Module.__init__ = _mine\n"
+                        "print(integrity.verify())\n"
+                        "torch.nn.Module.__init__ = _init")
+    assert "torch.nn.Module.__init__ was replaced or deleted" in out  # a wrapper of its own
     out, _ = kernel.run("time.perf_counter = lambda: 0.0\n"
                         "get_ipython().events.register('post_run_cell', lambda result: None)\n"
                         "print(integrity.verify())")

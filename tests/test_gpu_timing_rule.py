@@ -1,4 +1,5 @@
-"""Lab 4's GPU timing rule, on a simulated GPU whose clock we choose.
+"""Lab 4's timing rules on the grader's own objects: the GPU rule on a simulated GPU whose clock
+we choose, and the evidence a timing function's clock readings give.
 
 The check cannot be run without a GPU, but its rule can: :class:`SimulatedGpu` is a queue of work
 that runs after the host queued it, at a speed the test sets (and changes mid-run, as a GPU's
@@ -14,7 +15,13 @@ from collections.abc import Callable
 import pytest
 
 from gpukit.grading.checks import CheckFailure
-from gpukit.grading.timing import QueuedWork, check_gpu_time
+from gpukit.grading.timing import (
+    QueuedWork,
+    check_gpu_time,
+    clock_readings_during,
+    reading_span,
+)
+from gpukit.labs.cpu_vs_gpu.checks import check_measured_by_function
 
 STEP_S = 0.1  # the work the grader queues per step, at the speed it was calibrated for
 WARMUP, TIMED = 2, 4
@@ -145,3 +152,44 @@ def test_the_gpus_record_of_the_work():
     assert work.timed_s == pytest.approx(TIMED * STEP_S)
     # the timed work starts when the host queued it, a host step after the warm-up ended
     assert work.window_s == pytest.approx(TIMED * STEP_S + HOST_STEP_S)
+
+
+# ------------------------------------------------------------------ evidence of a timing function
+
+
+@pytest.fixture
+def recorded_clock(monkeypatch):
+    """The cell clock's record of the notebook's clock readings, as a grading kernel has it
+    (without patching this process's time module: readings are added by hand)."""
+    from gpukit_student.clock import CLOCK_READINGS
+
+    monkeypatch.setattr(CLOCK_READINGS, "installed", True)
+    CLOCK_READINGS.clear()
+    yield CLOCK_READINGS
+    CLOCK_READINGS.clear()
+
+
+def test_only_the_readings_taken_inside_the_block_count(recorded_clock):
+    recorded_clock.add("perf_counter", 1.0)  # before the function ran
+    with clock_readings_during() as readings:
+        recorded_clock.add("perf_counter", 5.0)
+        recorded_clock.add("perf_counter", 5.4)
+        recorded_clock.add("time_ns", 2_000_000_000)
+    assert readings == {"perf_counter": [5.0, 5.4], "time_ns": [2_000_000_000]}
+    assert reading_span(readings) == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize("readings, reported, verdict", [
+    ({"perf_counter": [5.0, 5.4]}, 0.4, "passed"),  # one difference
+    ({"time": [10.0, 10.1, 10.15, 10.25, 10.3, 10.4, 10.42, 10.5]}, 0.43, "passed"),  # a sum
+    ({"perf_counter": [5.3, 5.4]}, 0.4, "more than the 0.100 s"),  # a quarter, scaled by 4
+    ({"perf_counter_ns": [5_300_000_000, 5_400_000_000]}, 0.4, "more than the 0.100 s"),
+    ({}, 0.4, "passed"),  # no Python clock read (CUDA events): the range rule alone
+])
+def test_a_timing_functions_result_is_no_longer_than_its_readings(readings, reported, verdict):
+    try:
+        check_measured_by_function(reported, "time_training()", readings)
+    except CheckFailure as failure:
+        assert verdict in str(failure)
+    else:
+        assert verdict == "passed"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from gpukit.grading.placement import (
     left_on_device,
     observe_training,
 )
+from gpukit_student.clock import _perf_counter as grader_clock
 
 
 @dataclass
@@ -38,7 +38,10 @@ class Observation:
     training: list[bool] = field(default_factory=list)      # module.training, per forward
     grad_enabled: list[bool] = field(default_factory=list)  # torch.is_grad_enabled(), per forward
     returned: Any = None           # what ``run`` returned
-    returned_at: float = 0.0       # time.perf_counter() as soon as it returned
+    returned_at: float = 0.0       # perf_counter() as soon as it returned
+    # The readings of Python's clocks taken while it ran, where a timing check records them
+    # (gpukit.grading.timing.clock_readings_during); None: not recorded.
+    readings: dict[str, list[float]] | None = None
 
     @property
     def forward_calls(self) -> int:
@@ -67,7 +70,7 @@ def observe(nb: Any, grader: Any, model: torch.nn.Module, run: Callable[[torch.d
         try:
             with host_semantics(d) if host else contextlib.nullcontext():
                 seen.returned = run(d)
-            seen.returned_at = time.perf_counter()
+            seen.returned_at = grader_clock()  # never among the notebook's clock readings
         finally:
             if pause_gc:
                 gc.enable()

@@ -13,6 +13,8 @@ On a GPU, a timing function's result is judged against the GPU's own events inst
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,3 +95,33 @@ def check_gpu_time(reported: float | None, work: QueuedWork, what: str) -> None:
     if reported > work.window_s + 0.5 * work.step_s:
         fail(f"{what} on the GPU also times the warm-up's queued work: call "
              "torch.cuda.synchronize() before starting the clock too.")
+
+
+@contextmanager
+def clock_readings_during() -> Iterator[dict[str, list[float]] | None]:
+    """The readings of Python's clocks the code in the block took (a dict filled when the block
+    ends), as the student runtime's cell clock records them (gpukit_student/clock.py); None
+    where no recording is installed (outside a grading kernel), so no rule rests on them."""
+    from gpukit_student.clock import CLOCK_READINGS, HALF_KEPT
+
+    if not CLOCK_READINGS.installed:
+        yield None
+        return
+    before = {clock: len(values) for clock, values in CLOCK_READINGS.values.items()}
+    taken: dict[str, list[float]] = {}
+    try:
+        yield taken
+    finally:
+        for clock, values in CLOCK_READINGS.values.items():
+            # Past HALF_KEPT readings the record keeps the first and last ones only: all count.
+            start = before.get(clock, 0) if len(values) < HALF_KEPT else 0
+            taken[clock] = values[start:]
+
+
+def reading_span(readings: dict[str, list[float]]) -> float | None:
+    """The longest time between the first and the last reading of one clock (seconds), or None
+    when no clock was read. A function's result can be no longer than the span of its own
+    readings, whether it returns one difference or sums one per step (d2l's Timer does)."""
+    spans = [(max(values) - min(values)) * (1e-9 if clock.endswith("_ns") else 1.0)
+             for clock, values in readings.items() if values]
+    return max(spans) if spans else None

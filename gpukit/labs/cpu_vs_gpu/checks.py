@@ -48,9 +48,12 @@ from gpukit.grading.timing import (
     QueuedWork,
     check_against_clock,
     check_gpu_time,
+    clock_readings_during,
+    reading_span,
     reported_seconds,
 )
 from gpukit.grading.values import check_keys, plain_number, same_plain_value
+from gpukit_student.clock import _perf_counter as grader_clock  # not among the readings
 
 STEP_S = 0.1         # the paced model's time per forward pass
 TIMED_BATCHES = 4    # batches the grader asks the timing functions to time
@@ -67,7 +70,7 @@ ALEXNET_STYLE = Network("AlexNetStyle", (Conv2d(1, 64, 3, padding=1), RELU, MAX_
 
 @dataclass
 class StepRecord:
-    started: float  # time.perf_counter() at the start of the forward pass
+    started: float  # the grader's clock (perf_counter) at the start of the forward pass
     batch: int
     training: bool
     grad_enabled: bool
@@ -89,7 +92,7 @@ class PacedNet(nn.Module):
         self.linear.weight.register_post_accumulate_grad_hook(lambda _: self._work_ended())
 
     def _work_ended(self) -> None:
-        self.work_ended.append(time.perf_counter())
+        self.work_ended.append(grader_clock())
         if self.gpu_kernel_cycles is not None and self.linear.weight.is_cuda:
             self._mark("end")
 
@@ -105,7 +108,7 @@ class PacedNet(nn.Module):
                                       for kind, event in self.gpu_marks], WARMUP)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.steps.append(StepRecord(time.perf_counter(), len(x), self.training,
+        self.steps.append(StepRecord(grader_clock(), len(x), self.training,
                                      torch.is_grad_enabled(),
                                      torch.is_autocast_enabled(x.device.type)))
         on_gpu = self.gpu_kernel_cycles is not None and x.is_cuda
@@ -115,7 +118,7 @@ class PacedNet(nn.Module):
         else:
             time.sleep(STEP_S)
         out = self.linear(x.flatten(1))
-        self.work_ended.append(time.perf_counter())
+        self.work_ended.append(grader_clock())
         if on_gpu:
             self._mark("end")
         return out
@@ -128,10 +131,10 @@ def gpu_cycles_per_second() -> float:
     rate = 0.0
     for _ in range(2):  # the first call may run on a cold GPU, at a lower clock
         torch.cuda.synchronize()
-        start = time.perf_counter()
+        start = grader_clock()
         torch.cuda._sleep(50_000_000)
         torch.cuda.synchronize()
-        rate = 50_000_000 / (time.perf_counter() - start)
+        rate = 50_000_000 / (grader_clock() - start)
     return rate
 
 
@@ -143,8 +146,10 @@ def weights_changed(model: nn.Module, before: dict) -> bool:
     return any(not torch.equal(before[k], v.detach().cpu()) for k, v in model.state_dict().items())
 
 
-def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float) -> float:
-    """The returned seconds, once they fall in the range the model's records allow (else fail)."""
+def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float,
+                     readings: dict[str, list[float]] | None = None) -> float:
+    """The returned seconds, once they fall in the range the model's records allow and are the
+    difference of two clock readings the function took (``readings``; else fail)."""
     reported = plain_number(seconds)
     if reported is None or reported <= 0:
         fail(f"{what} must return the measured time in seconds, as a float.")
@@ -157,7 +162,21 @@ def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float) ->
     if reported > longest + SLACK_S:
         fail(f"{what} returned {reported:.3f} s, but its {TIMED_BATCHES} timed steps of the "
              f"grader's model took {shortest:.3f} s: start the clock after the warm-up steps.")
+    check_measured_by_function(reported, what, readings)
     return reported
+
+
+def check_measured_by_function(reported: float, what: str,
+                               readings: dict[str, list[float]] | None) -> None:
+    """The result is no longer than the span of the clock readings the function took while it
+    ran: a time scaled up from some of the steps is (the steps need not all take alike, and the
+    grader's do). No rule where the readings are not recorded (outside a grading kernel) or no
+    Python clock was read (CUDA events)."""
+    span = reading_span(readings) if readings is not None else None
+    if span is not None and reported > span + 1e-6:
+        fail(f"{what} returned {reported:.3f} s, more than the {span:.3f} s between the first "
+             "and the last clock reading it took: time all the steps it is asked for, between "
+             "readings taken before and after them, rather than scaling a time up.")
 
 
 def check_steps(model: PacedNet, what: str, batch_size: int = GRADER_BATCH) -> None:
@@ -174,11 +193,15 @@ def check_steps(model: PacedNet, what: str, batch_size: int = GRADER_BATCH) -> N
 
 def run_placed(nb, grader, function, model: PacedNet, data: tuple, *, what: str):
     """``function(model, *data, device, GRADER_BATCH, TIMED_BATCHES)`` on the grading device,
-    observed (gpukit/grading/observed.py), with the garbage collector paused."""
-    return observe(nb, grader, model,
-                   lambda d: call(function, model, *data, d, GRADER_BATCH, TIMED_BATCHES,
-                                  what=what),
-                   pause_gc=True)
+    observed (gpukit/grading/observed.py), with the garbage collector paused; the clock
+    readings it took are the observation's ``readings``."""
+    with clock_readings_during() as readings:
+        seen = observe(nb, grader, model,
+                       lambda d: call(function, model, *data, d, GRADER_BATCH, TIMED_BATCHES,
+                                      what=what),
+                       pause_gc=True)
+    seen.readings = readings
+    return seen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +241,7 @@ def test_training_timing(nb, grader):
     model.to("cpu")
     if not weights_changed(model, before):
         fail("time_training() does not train: back-propagate the loss and step the optimizer.")
-    check_paced_time(seen.returned, "time_training()", model, seen.returned_at)
+    check_paced_time(seen.returned, "time_training()", model, seen.returned_at, seen.readings)
 
 
 def test_inference_timing(nb, grader):
@@ -231,7 +254,7 @@ def test_inference_timing(nb, grader):
     check_mode(seen, "time_inference()", training=False)
     check_gradients(seen, "time_inference()", enabled=False)
     check_placement(seen, "time_inference()")
-    check_paced_time(seen.returned, "time_inference()", model, seen.returned_at)
+    check_paced_time(seen.returned, "time_inference()", model, seen.returned_at, seen.readings)
 
 
 def check_measured_in_cell(nb, grader, name: str) -> None:
@@ -265,11 +288,13 @@ def test_gpu_timing(nb, grader):
     for name, function, args in (("time_training()", nb.time_training, (x, y)),
                                  ("time_inference()", nb.time_inference, (x,))):
         model = PacedNet(gpu_kernel_cycles=cycles)
-        seconds = call(function, model, *args, cuda, GRADER_BATCH, TIMED_BATCHES,
-                       what=f"{name} on the GPU")
+        with clock_readings_during() as readings:
+            seconds = call(function, model, *args, cuda, GRADER_BATCH, TIMED_BATCHES,
+                           what=f"{name} on the GPU")
         torch.cuda.synchronize()
         check_steps(model, name)
         check_gpu_time(plain_number(seconds), model.queued_work(), name)
+        check_measured_by_function(plain_number(seconds), f"{name} on the GPU", readings)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,7 +378,7 @@ def check_amp_run(nb, grader) -> None:
     model.to("cpu")
     if not weights_changed(model, before):
         fail("train_amp() does not train: step the optimizer through the scaler.")
-    check_paced_time(seen.returned, "train_amp()", model, seen.returned_at)
+    check_paced_time(seen.returned, "train_amp()", model, seen.returned_at, seen.readings)
 
 
 # ---------------------------------------------------------------------------------------------

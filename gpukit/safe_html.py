@@ -20,6 +20,8 @@ import html
 import re
 
 import bleach
+from jinja2 import pass_context
+from nbconvert.filters import get_metadata
 
 # Not covered by default-src: base-uri (a <base> would redirect the page's relative links) and
 # form-action (a form could send what it holds anywhere).
@@ -73,3 +75,31 @@ def scheme(url: str) -> str:
 def _normalized(url: str) -> str:
     return _IGNORED_IN_URLS.sub("", html.unescape(url)).lower()
 
+
+
+@pass_context
+def markdown_as_clean_html(context, source: str) -> str:
+    """Markdown (a student's written answer) as HTML, cleaned: nbconvert's own renderer (cell
+    attachments embedded as data URIs, math kept) followed by :func:`clean_html`. It replaces
+    nbconvert's ``markdown2html`` filter in every HTMLExporter the course's nbgrader makes
+    (nbgrader_settings.configure()): formgrader's grading pages render the student's answers
+    with it, in a page that runs Jupyter's own scripts, where no policy can forbid scripts."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    cell = context.get("cell", {})
+    renderer = IPythonRenderer(escape=False, attachments=cell.get("attachments", {}),
+                               embed_images=False, path="")
+    return clean_html(MarkdownWithMath(renderer=renderer).render(source))
+
+
+IMAGE_SIZE = re.compile(r"\d{1,5}(\.\d+)?")
+
+
+def image_metadata(output, key, mimetype=None):
+    """nbconvert's get_metadata filter, where an image's width and height are numbers or
+    nothing: nbconvert's template writes them into the <img> tag unquoted, so a size of
+    ``1 onerror=...`` (an output's metadata is the student's) would add an attribute."""
+    value = get_metadata(output, key, mimetype)
+    if key in ("width", "height") and not IMAGE_SIZE.fullmatch(str(value)):
+        return None
+    return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -223,3 +224,38 @@ def test_clean_html_keeps_what_formats_text():
               '</tr></thead><tbody><tr><td>1</td></tr></tbody></table>'
               '<div class="highlight"><pre><span class="k">def</span></pre></div>')
     assert clean_html(markup) == markup
+
+
+FORMGRADER_DOOR = """
+import sys
+from nbconvert.exporters import HTMLExporter
+from nbgrader.apps.baseapp import NbGrader
+from nbgrader.server_extensions.formgrader import handlers
+import nbformat
+
+# What formgrader's extension does: the course's configuration, its own template, a plain
+# HTMLExporter (nbgrader/server_extensions/formgrader/formgrader.py).
+app = NbGrader()
+app.load_config_file()
+config = app.config
+config.HTMLExporter.template_name = "formgrade"
+config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+notebook = nbformat.read(sys.argv[1], as_version=4)
+page, _ = HTMLExporter(config=config).from_notebook_node(notebook, resources={
+    "base_url": "/", "mathjax_url": "", "notebook_id": "x", "index": 0, "total": 1})
+sys.stdout.write(page)
+"""
+
+
+def test_formgraders_grading_page_shows_the_markup_as_text(course: Path):
+    """formgrader's grading view renders the notebook with a plain HTMLExporter of the course's
+    configuration, inside Jupyter's own scripted page: the cleaning alone must hold there."""
+    notebook = course / "autograded" / STUDENT / "gpu_basics" / f"{NOTEBOOK}.ipynb"
+    done = subprocess.run([sys.executable, "-c", FORMGRADER_DOOR, str(notebook)], cwd=course,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    parsed = ParsedPage(done.stdout)
+    assert ANSWER in parsed.shown()
+    assert '<script>alert("script")</script>' in parsed.shown()  # as text
+    assert [item for item in live_markup(parsed) if "alert" in str(item)
+            or "evil.example" in str(item)] == []

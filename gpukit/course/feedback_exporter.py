@@ -15,18 +15,14 @@ policy is added to the rendered page here and not by a template of gpukit's own.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
-from nbconvert.filters import get_metadata
 
 from gpukit.errors import GpukitError
-from gpukit.safe_html import CONTENT_SECURITY_POLICY, clean_html
-
-IMAGE_SIZE = re.compile(r"\d{1,5}(\.\d+)?")
+from gpukit.safe_html import CONTENT_SECURITY_POLICY, clean_html, image_metadata
 
 
 class FeedbackExporter(HTMLExporter):
@@ -54,16 +50,6 @@ class FeedbackExporter(HTMLExporter):
     def from_notebook_node(self, nb, resources=None, **kw):
         page, resources = super().from_notebook_node(nb, resources, **kw)
         return with_content_security_policy(page), resources
-
-
-def image_metadata(output, key, mimetype=None):
-    """nbconvert's get_metadata filter, where an image's width and height are numbers or
-    nothing: nbconvert's template writes them into the <img> tag unquoted, so a size of
-    ``1 onerror=...`` (an output's metadata is the student's) would add an attribute."""
-    value = get_metadata(output, key, mimetype)
-    if key in ("width", "height") and not IMAGE_SIZE.fullmatch(str(value)):
-        return None
-    return value
 
 
 def with_content_security_policy(page: str) -> str:

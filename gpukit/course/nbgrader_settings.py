@@ -94,6 +94,12 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     from gpukit.course.feedback_exporter import FeedbackExporter, find_nbconvert_templates
 
     c.GenerateFeedback.exporter_class = FeedbackExporter
+    # formgrader's grading pages use a plain HTMLExporter of this configuration: the student's
+    # markdown and HTML outputs cleaned there too (gpukit/safe_html.py).
+    c.HTMLExporter.sanitize_html = True
+    c.HTMLExporter.filters = {"markdown2html": "gpukit.safe_html.markdown_as_clean_html",
+                              "clean_html": "gpukit.safe_html.clean_html",
+                              "get_metadata": "gpukit.safe_html.image_metadata"}
     find_nbconvert_templates()  # an install with `pip install --target` keeps them elsewhere
 
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'

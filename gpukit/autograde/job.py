@@ -51,8 +51,9 @@ TEMPLATE_CONFIG = '''\
 # A snapshot of the course's settings for grading jobs, written by gpukit grade
 # (gpukit/autograde/job.py). Do not edit: it is made again for every batch.
 {course}'''
-# What a job's course holds: files a job copies (it writes them), and folders it links (its
-# kernel sees them read-only): the lab's source and release, and the course's own labs.
+# What a job's course holds: files a job copies (it writes them), and folders it links (shared
+# by every job): the lab's source (without its master notebook) and release, and the course's
+# own labs. The kernel sees none of them but the labs' checks (gpukit/sandbox).
 TEMPLATE_COPIED = (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db")
 MASTER_DIGEST = "master.sha256"  # the template's trace of the master notebook it no longer holds
 TEMPLATE_LINKED = ("source", "release", COURSE_LABS)
@@ -197,8 +198,8 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
 
 def make_scratch_course(run: JobRun) -> None:
     """The template's files in the scratch folder: settings and gradebook copied (the job
-    writes them), the lab's source, release and the course's own labs linked (the kernel sees
-    them read-only)."""
+    writes them), the lab's source, release and the course's own labs linked (shared; the
+    kernel sees only the labs' checks, read-only)."""
     for name in TEMPLATE_COPIED:
         shutil.copy2(run.template / name, run.scratch / name)
     for name in TEMPLATE_LINKED:
@@ -249,8 +250,8 @@ JOB_STEPS = (make_scratch_course, hand_in, autograde_and_feedback, collect_resul
 def job_environment(template: Path, scratch_parent: Path, threads: int,
                     walls: Walls = NO_WALLS) -> dict[str, str]:
     """The environment of a job's nbgrader process: kernels capped at ``threads`` threads, the
-    template course read-only (every job grades with it), and the other jobs' scratch courses
-    hidden (other students' notebooks), beside the batch's own walls."""
+    template course (the assignment's gradebook) and the other jobs' scratch courses (other
+    students' notebooks) hidden, beside the batch's own walls."""
     return {**dict.fromkeys(THREAD_VARIABLES, str(max(1, threads))),
             **walls.around_job(template, scratch_parent).environment()}
 

@@ -84,7 +84,8 @@ def sandbox_state() -> str:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60)
     if done.returncode == 0 and done.stdout.strip() == "ok":
-        return "isolation works (no network, course read-only, other students hidden)"
+        return ("isolation works (no network; the course hidden but what the checks need, "
+                "other students too)")
     reason = (done.stderr.strip().splitlines() or ["unknown reason"])[-1]
     return (f"isolation UNAVAILABLE ({reason}): kernels run with the limits but without network "
             "and file isolation (see THREAT_MODEL.md)")

@@ -39,6 +39,7 @@ from gpukit.reports.statistics import correlation, item_statistics
 from gpukit.safe_html import CONTENT_SECURITY_POLICY
 from tests.conftest import FIXTURES
 from tests.html_page import ParsedPage, live_markup, open_in_chromium
+from tests.html_page import chromium as find_chromium
 from tests.mixed_class import CLASS
 
 SCHEMA = json.loads((FIXTURES / "gradescope" / "results.schema.json").read_text())
@@ -368,12 +369,7 @@ def test_the_course_page_links_the_report(report):
 
 
 def test_the_report_renders_in_a_real_browser_with_every_plot(report, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        message = "Chromium not found (Debian package chromium; scripts/test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium = find_chromium()
     from playwright.sync_api import sync_playwright
 
     problems: list[str] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -152,3 +153,32 @@ def _glob_matches(path: str, glob: str) -> bool:
     """setuptools' package-data glob: '*' never crosses a '/'."""
     parts, pattern = path.split("/"), glob.split("/")
     return len(parts) == len(pattern) and all(map(fnmatch.fnmatch, parts, pattern))
+
+
+def test_a_course_labs_instructor_files_are_hidden_from_grading_kernels(course: Path,
+                                                                        monkeypatch):
+    """The walls nbgrader's configuration gives every grading kernel of this course: the whole
+    course hidden, its settings and labs put back, the lab's template, rubric and fixtures
+    hidden again inside them (gpukit/sandbox/isolation.py applies them)."""
+    from traitlets.config import Config
+
+    from gpukit.course.nbgrader_settings import configure, write_shim
+    from gpukit.sandbox.settings import VARIABLE, SandboxSettings
+
+    monkeypatch.chdir(course)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
+        monkeypatch.delitem(sys.modules, module)
+    for variable in (VARIABLE, "JUPYTER_PATH", "GPUKIT_DATA_DIR", "GPUKIT_COURSE_ROOT"):
+        monkeypatch.setenv(variable, os.environ.get(variable, ""))
+    assert main(["new-lab", "mylab"]) == 0
+    configure(Config(), str(write_shim(course)))
+    walls = SandboxSettings.from_env()
+    lab = course / "labs" / "mylab"
+    assert str(course) in walls.hidden
+    assert {str(course / "grading_config.py"), str(course / "labs")} <= set(walls.shown)
+    assert {str(lab / name) for name in ("notebook.nb.j2", "rubric.py", "fixtures")} <= \
+        set(walls.hidden)
+    assert str(lab / "checks.py") not in walls.hidden
+    for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
+        del sys.modules[module]

@@ -76,7 +76,6 @@ def _normalized(url: str) -> str:
     return _IGNORED_IN_URLS.sub("", html.unescape(url)).lower()
 
 
-
 @pass_context
 def markdown_as_clean_html(context, source: str) -> str:
     """Markdown (a student's written answer) as HTML, cleaned: nbconvert's own renderer (cell
@@ -103,3 +102,10 @@ def image_metadata(output, key, mimetype=None):
     if key in ("width", "height") and not IMAGE_SIZE.fullmatch(str(value)):
         return None
     return value
+
+
+# The nbconvert filters through which every page showing a student's work renders it: the kit's
+# FeedbackExporter uses them itself, and nbgrader_settings.configure() gives them by name to every
+# HTMLExporter the course's nbgrader makes (formgrader's included).
+CLEANING_FILTERS = {"markdown2html": markdown_as_clean_html, "clean_html": clean_html,
+                    "get_metadata": image_metadata}

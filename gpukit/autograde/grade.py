@@ -38,7 +38,7 @@ from gpukit.autograde.submissions import Submission, find_submissions
 from gpukit.autograde.writer import CourseWriter
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.layout import CourseLayout
+from gpukit.course.nbgrader_settings import hidden_from_kernels
 from gpukit.sandbox import processes
 from gpukit.sandbox.settings import Walls
 
@@ -150,9 +150,7 @@ def kernel_walls(course: LoadedConfig, submissions: Path, output: Path) -> Walls
     itself is hidden (its master notebooks and solutions, its gradebook, its students' folders),
     and so are the submissions and the outputs (another student's notebook, records or
     feedback). What a kernel needs inside them (the data, the kit) its job's settings put back."""
-    hidden = [submissions, output, *CourseLayout(course.root).private_to_grader()]
-    if course.gradebook_file is not None:
-        hidden.append(course.gradebook_file)  # kept elsewhere by gradebook_url
+    hidden = [submissions, output, *hidden_from_kernels(course)]
     return Walls(tuple(str(p.resolve()) for p in hidden))
 
 

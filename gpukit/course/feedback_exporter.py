@@ -18,11 +18,10 @@ import os
 from pathlib import Path
 
 from bs4 import BeautifulSoup
-from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 
 from gpukit.errors import GpukitError
-from gpukit.safe_html import CONTENT_SECURITY_POLICY, clean_html, image_metadata
+from gpukit.safe_html import CLEANING_FILTERS, CONTENT_SECURITY_POLICY
 
 
 class FeedbackExporter(HTMLExporter):
@@ -37,15 +36,10 @@ class FeedbackExporter(HTMLExporter):
         return resources
 
     def default_filters(self):
+        # The last of a name wins. nbgrader's template renders markdown cells and comments with
+        # markdown2html alone, never through clean_html: the kit's markdown2html cleans.
         yield from super().default_filters()
-        yield ("clean_html", clean_html)  # the last of a name wins
-        yield ("get_metadata", image_metadata)
-
-    @pass_context
-    def markdown2html(self, context, source):
-        """Markdown as HTML, cleaned: nbgrader's template renders markdown cells and comments
-        with this filter alone, never through clean_html."""
-        return clean_html(super().markdown2html(context, source))
+        yield from CLEANING_FILTERS.items()
 
     def from_notebook_node(self, nb, resources=None, **kw):
         page, resources = super().from_notebook_node(nb, resources, **kw)

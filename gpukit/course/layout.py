@@ -27,12 +27,10 @@ class CourseLayout:
 
     def private_to_grader(self) -> list[Path]:
         """What a grading kernel must not see: the whole course (master notebooks, solutions,
-        rubrics, the gradebook, every student's files, a git history), named with the folders
-        inside it that hold other students' work, so those stay hidden wherever a kernel's
-        own folder is put back (see :meth:`shown_to_kernels`)."""
-        return [self.root, self.gradebook, *(self.root / name for name in ("submitted",
-                                                                           "autograded",
-                                                                           "feedback"))]
+        rubrics, the gradebook, every student's files, a git history), and inside it the
+        autograded/ folder once more: a kernel's own folder is put back in there, and the
+        other students' folders beside it must stay hidden (see :meth:`shown_to_kernels`)."""
+        return [self.root, self.root / "autograded"]
 
     def shown_to_kernels(self) -> list[Path]:
         """What a grading kernel needs of the course, put back read-only: its settings (the

@@ -97,9 +97,10 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     # formgrader's grading pages use a plain HTMLExporter of this configuration: the student's
     # markdown and HTML outputs cleaned there too (gpukit/safe_html.py).
     c.HTMLExporter.sanitize_html = True
-    c.HTMLExporter.filters = {"markdown2html": "gpukit.safe_html.markdown_as_clean_html",
-                              "clean_html": "gpukit.safe_html.clean_html",
-                              "get_metadata": "gpukit.safe_html.image_metadata"}
+    from gpukit.safe_html import CLEANING_FILTERS
+
+    c.HTMLExporter.filters = {name: f"{function.__module__}.{function.__name__}"
+                              for name, function in CLEANING_FILTERS.items()}
     find_nbconvert_templates()  # an install with `pip install --target` keeps them elsewhere
 
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
@@ -131,9 +132,7 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     atexit.register(shutil.rmtree, sockets, ignore_errors=True)
     c.KernelManager.ip = os.path.join(sockets, "kernel")
     layout = CourseLayout(root)
-    hidden = [*layout.private_to_grader(), *instructor_files(course_lab_folders(loaded))]
-    if loaded.gradebook_file is not None:
-        hidden.append(loaded.gradebook_file)  # kept outside the course by gradebook_url
+    hidden = [*hidden_from_kernels(loaded), *instructor_files(course_lab_folders(loaded))]
     settings = SandboxSettings(
         memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
         isolate=course.sandbox, read_only=[str(loaded.data_dir), *map(str, environment)],
@@ -158,6 +157,13 @@ def grader_environment() -> list[Path]:
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(site.getusersitepackages()),
              Path(gpukit.__file__).parent, Path(gpukit_student.__file__).parent]
     return [path for path in dict.fromkeys(paths) if path.exists()]
+
+
+def hidden_from_kernels(loaded: LoadedConfig) -> list[Path]:
+    """What no grading kernel may see of a course: the course itself
+    (CourseLayout.private_to_grader) and its gradebook wherever gradebook_url keeps it."""
+    gradebook = [loaded.gradebook_file] if loaded.gradebook_file is not None else []
+    return [*CourseLayout(loaded.root).private_to_grader(), *gradebook]
 
 
 def course_lab_folders(loaded: LoadedConfig) -> list[Path]:

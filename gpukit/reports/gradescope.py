@@ -40,8 +40,9 @@ from gpukit.reports.exports import ExportError
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 STUDENT_IN_SUBMISSION = "student"  # the one student of a Gradescope run
 # The zip's data directory (source/data, where setup.sh fetches the datasets), as a data_dir is
-# written: relative to the zip's course/grading_config.py. run_autograder, which grades in a
-# copy of course/, names the same folder in GPUKIT_DATA_DIR, which takes precedence.
+# written: relative to the zip's course/grading_config.py. run_autograder, which moves course/
+# to a scratch folder to grade there, names the same folder in GPUKIT_DATA_DIR, which takes
+# precedence.
 ZIP_DATA_DIR = "../data"
 AUTOGRADER_CONFIG = '''\
 # The course's settings for {assignment}, written by `gpukit gradescope-autograder`

@@ -148,8 +148,8 @@ def weights_changed(model: nn.Module, before: dict) -> bool:
 
 def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float,
                      readings: dict[str, list[float]] | None = None) -> float:
-    """The returned seconds, once they fall in the range the model's records allow and are the
-    difference of two clock readings the function took (``readings``; else fail)."""
+    """The returned seconds, once they fall in the range the model's records allow and are no
+    longer than the span of the clock readings the function took (``readings``; else fail)."""
     reported = plain_number(seconds)
     if reported is None or reported <= 0:
         fail(f"{what} must return the measured time in seconds, as a float.")
@@ -169,9 +169,9 @@ def check_paced_time(seconds, what: str, model: PacedNet, returned_at: float,
 def check_measured_by_function(reported: float, what: str,
                                readings: dict[str, list[float]] | None) -> None:
     """The result is no longer than the span of the clock readings the function took while it
-    ran: a time scaled up from some of the steps is (the steps need not all take alike, and the
-    grader's do). No rule where the readings are not recorded (outside a grading kernel) or no
-    Python clock was read (CUDA events)."""
+    ran: a time scaled up from some of the steps is longer, however alike the steps. No rule
+    where the readings are not recorded (outside a grading kernel) or no Python clock was read
+    (CUDA events)."""
     span = reading_span(readings) if readings is not None else None
     if span is not None and reported > span + 1e-6:
         fail(f"{what} returned {reported:.3f} s, more than the {span:.3f} s between the first "
@@ -293,8 +293,9 @@ def test_gpu_timing(nb, grader):
                            what=f"{name} on the GPU")
         torch.cuda.synchronize()
         check_steps(model, name)
-        check_gpu_time(plain_number(seconds), model.queued_work(), name)
-        check_measured_by_function(plain_number(seconds), f"{name} on the GPU", readings)
+        reported = plain_number(seconds)
+        check_gpu_time(reported, model.queued_work(), name)
+        check_measured_by_function(reported, f"{name} on the GPU", readings)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,8 +15,11 @@ from gpukit.grading.architecture import (
     Linear,
     Network,
     check_model,
-    grader_logits,
+    computing_module,
+    differs_on_data,
     looks_like_probabilities,
+    model_outputs,
+    recomputed_outputs,
 )
 
 MLP = Network("MnistMLP", (Linear(784, 128), RELU, Linear(128, 10)), (28, 28))
@@ -103,13 +106,59 @@ class WideMLP(nn.Module):
         return self.net(x)
 
 
+class StandardisesInputMLP(SeedStyleMLP):  # pytorch/examples' normalisation, inside forward
+    def forward(self, x):
+        return super().forward((x - 0.1307) / 0.3081)
+
+
+class Float64ModuleListMLP(nn.Module):  # float64 weights in a ModuleList, the input cast to them
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(784, 128), nn.Linear(128, 10)]).double()
+
+    def forward(self, x):
+        x = x.flatten(1).to(self.layers[0].weight.dtype)
+        return self.layers[1](torch.relu(self.layers[0](x)))
+
+
+class ScratchMLP(nn.Module):  # d2l's MLP from scratch: nn.Parameter matrices, X @ W + b
+    def __init__(self, num_inputs=784, num_outputs=10, num_hiddens=128, sigma=0.01):
+        super().__init__()
+        self.num_inputs = num_inputs
+        self.W1 = nn.Parameter(torch.randn(num_inputs, num_hiddens) * sigma)
+        self.b1 = nn.Parameter(torch.randn(num_hiddens) * sigma)
+        self.W2 = nn.Parameter(torch.randn(num_hiddens, num_outputs) * sigma)
+        self.b2 = nn.Parameter(torch.zeros(num_outputs))
+
+    def forward(self, X):
+        X = X.reshape((-1, self.num_inputs))
+        H = torch.max(X @ self.W1 + self.b1, torch.zeros_like(self.b1))  # d2l's relu
+        return H @ self.W2 + self.b2
+
+
+def compiled_mlp():  # the torch.compile tutorial's idiom (compiled lazily, at the first call)
+    return torch.compile(SeedStyleMLP())
+
+
+class ScratchMLPWithoutRelu(ScratchMLP):
+    def forward(self, X):
+        X = X.reshape((-1, self.num_inputs))
+        return (X @ self.W1 + self.b1) @ self.W2 + self.b2
+
+
+class ScaledEachImageMLP(SeedStyleMLP):  # not a fixed scaling: depends on the image
+    def forward(self, x):
+        return super().forward(x / x.flatten(1).amax(dim=1)[:, None, None])
+
+
 class SigmoidMLP(SeedStyleMLP):
     def forward(self, x):
         return self.fc2(torch.sigmoid(self.fc1(x.view(-1, 784))))
 
 
 @pytest.mark.parametrize("model", [SequentialMLP, SeedStyleMLP, DeclaredBackwardsMLP,
-                                   WrappedMLP], ids=lambda c: c.__name__)
+                                   WrappedMLP, StandardisesInputMLP, Float64ModuleListMLP,
+                                   ScratchMLP, compiled_mlp], ids=lambda c: c.__name__)
 def test_every_spelling_of_the_mlp_passes(model):
     assert _message(model(), MLP) is None
 
@@ -119,7 +168,10 @@ def test_every_spelling_of_the_mlp_passes(model):
     (ModuleLogSoftmaxMLP, "MnistMLP must return logits, not log-probabilities"),
     (NoReluMLP, "MnistMLP must apply ReLU after Linear(784, 128)."),
     (WideMLP, "MnistMLP must have the layers Linear(784, 128), Linear(128, 10), in this order "
-              "(it runs Linear(784, 256), Linear(256, 10))."),
+              "(it has Linear(784, 256), Linear(256, 10))."),
+    (ScratchMLPWithoutRelu, "MnistMLP must apply ReLU after Linear(784, 128)."),
+    (ScaledEachImageMLP, "MnistMLP's output is not what Linear(784, 128) → ReLU → "
+                         "Linear(128, 10) computes with its own weights"),
     (SigmoidMLP, "MnistMLP's output is not what Linear(784, 128) → ReLU → Linear(128, 10) "
                  "computes with its own weights"),
 ], ids=lambda v: getattr(v, "__name__", ""))
@@ -292,46 +344,51 @@ def _accuracy(logits: torch.Tensor) -> float:
 
 @pytest.mark.parametrize("cheat", [LooksUpTestImages, NudgesTestImages],
                          ids=lambda c: c.__name__)
-def test_a_forward_that_recognises_test_images_cannot_raise_the_accuracy(cheat):
+def test_a_forward_that_recognises_test_images_is_caught(cheat):
     model = cheat()
-    with torch.no_grad():
-        assert _accuracy(model(TEST_IMAGES)) > 0.9  # what calling the model would report
+    outputs = model_outputs(model, MLP, TEST_IMAGES, batch_size=16)
+    assert _accuracy(outputs) > 0.9  # what the model's own output scores ...
     assert check_model(model, MLP) is None  # on the grader's random inputs it is the MLP ...
     problem = check_model(model, MLP, probe=TEST_IMAGES)  # ... but not on the test images
     assert problem.integrity and problem.message.startswith(
         "MnistMLP's output on the test images differs from what the network its own weights "
         "define computes")
-    logits, problem = grader_logits(model, MLP, TEST_IMAGES, batch_size=16)
-    assert problem.integrity
+    recomputed = recomputed_outputs(model, MLP, TEST_IMAGES, batch_size=16)
+    assert differs_on_data(MLP, outputs, recomputed).integrity
     honest = SeedStyleMLP()
     honest.load_state_dict({k: v for k, v in model.state_dict().items()})
     with torch.no_grad():
-        assert torch.allclose(logits, honest(TEST_IMAGES), atol=1e-6)  # the weights' accuracy
-    assert _accuracy(logits) < 0.5
+        assert torch.allclose(recomputed, honest(TEST_IMAGES).double(), atol=1e-6)
+    assert _accuracy(recomputed) < 0.5  # what its weights define scores
 
 
-def test_an_honest_model_gets_the_accuracy_of_its_own_output():
-    model = DeclaredBackwardsMLP()
-    logits, problem = grader_logits(model, MLP, TEST_IMAGES, batch_size=16)
-    assert problem is None
-    with torch.no_grad():
-        assert torch.allclose(logits, model.eval()(TEST_IMAGES), atol=1e-5)
-    assert check_model(model, MLP, probe=TEST_IMAGES) is None
-
-
-@pytest.mark.parametrize("model", [WideMLP, FunctionalSoftmaxMLP, NoReluMLP],
+@pytest.mark.parametrize("model", [DeclaredBackwardsMLP, StandardisesInputMLP,
+                                   Float64ModuleListMLP, ScratchMLP, compiled_mlp, WideMLP,
+                                   FunctionalSoftmaxMLP, NoReluMLP, ScratchMLPWithoutRelu],
                          ids=lambda c: c.__name__)
-def test_a_known_mistake_costs_the_architecture_not_the_accuracy(model):
-    """Other sizes, a softmax at the end, a missing ReLU: the grader still computes what the
-    model computes, from its weights, and takes the accuracy of that."""
+def test_an_honest_model_is_measured_by_its_own_output(model):
+    """Every spelling, and the usual mistakes (other sizes, a softmax at the end, a missing
+    ReLU): the grader recomputes what the weights define, and it is the model's own output."""
     model = model()
-    logits, problem = grader_logits(model, MLP, TEST_IMAGES, batch_size=16)
-    assert problem is None
+    outputs = model_outputs(model, MLP, TEST_IMAGES, batch_size=16)
     with torch.no_grad():
-        assert torch.equal(logits.argmax(dim=1), model.eval()(TEST_IMAGES).argmax(dim=1))
+        assert torch.allclose(outputs, computing_module(model).eval()(TEST_IMAGES).double())
+    recomputed = recomputed_outputs(model, MLP, TEST_IMAGES, batch_size=16)
+    assert recomputed is not None and differs_on_data(MLP, outputs, recomputed) is None
 
 
-def test_an_unknown_network_has_no_accuracy_from_weights():
-    logits, problem = grader_logits(SigmoidMLP(), MLP, TEST_IMAGES)
-    assert logits is None and not problem.integrity
-    assert problem.message.startswith("MnistMLP is not the network the instructions specify")
+def test_an_unknown_network_is_measured_by_its_output_alone():
+    model = SigmoidMLP()
+    assert recomputed_outputs(model, MLP, TEST_IMAGES) is None
+    outputs = model_outputs(model, MLP, TEST_IMAGES)
+    assert differs_on_data(MLP, outputs, None) is None
+
+
+def test_a_model_of_the_wrong_shape_is_a_failure_not_a_crash():
+    class TwoOutputs(SeedStyleMLP):
+        def forward(self, x):
+            return super().forward(x)[:, :2]
+
+    problem = model_outputs(TwoOutputs(), MLP, TEST_IMAGES)
+    assert problem.message == "MnistMLP must map a (64, 28, 28) batch to (64, 10) logits (it " \
+        "returns (64, 2))."

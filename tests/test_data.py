@@ -27,7 +27,9 @@ from gpukit_student.data import (
     clear_cache,
     derive_spec,
     fetch_dataset,
+    held_back,
     load_dataset,
+    load_held_back,
     load_mnist,
     loader,
     resolve_data_dir,
@@ -177,6 +179,36 @@ def test_second_load_is_cached_and_returns_independent_copies(
     assert calls == []  # served from the cache: no re-read, no re-hash
     assert x_second.flags.writeable and not np.shares_memory(x_first, x_second)
     assert x_second[0, 0, 0] == 0
+
+
+def test_a_grading_kernel_holds_back_training_rows(
+    real_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notebook's training split lacks the held-back rows; the grader gets exactly them."""
+    (x_all, y_all), (x_test, _) = load_mnist(real_data_dir)
+    assert len(load_held_back("mnist", real_data_dir)[0]) == 0  # nothing held back by default
+    monkeypatch.setattr(held_back._STATE, "seed", 1234)
+
+    (x_train, y_train), (x_test_again, _) = load_mnist(real_data_dir)
+    x_held, y_held = load_held_back("mnist", real_data_dir)
+
+    assert len(x_train) == 55000 and len(x_held) == 5000 and len(y_held) == 5000
+    assert np.array_equal(x_test_again, x_test)  # the test set is whole
+    rows = held_back.held_back_rows(60000)
+    assert np.array_equal(x_held, x_all[rows]) and np.array_equal(y_held, y_all[rows])
+    kept = np.setdiff1d(np.arange(60000), rows)
+    assert np.array_equal(x_train, x_all[kept]) and np.array_equal(y_train, y_all[kept])
+    held_back.hold_back_training_rows(99)  # another kernel, another slice (monkeypatch undoes it)
+    assert not np.array_equal(held_back.held_back_rows(60000), rows)
+
+
+def test_a_small_training_split_keeps_most_of_its_rows(
+    tiny: tuple[Path, DatasetSpec, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, spec, arrays = tiny
+    monkeypatch.setattr(held_back._STATE, "seed", 7)
+    (x_train, _), _ = load_dataset(spec, root)
+    assert len(x_train) == 50 - 5  # a tenth of 50
 
 
 # --------------------------------------------------------------------------- IDX format

@@ -1,21 +1,45 @@
 """A trained model's test accuracy: measured by the grader, then compared with the report.
 
-The notebook's accuracy is never taken on trust: the grader measures the trained weights on its
-own copy of the test set (for PyTorch models with its own forward pass, so the model's forward
-cannot decide it), requires the lab's threshold of that measurement, and accepts the reported
-number only within the lab's tolerance of it.
+The notebook's accuracy is never taken on trust. The grader runs the model the student built
+(its own forward pass, whatever its internals: dtype, containers, raw parameters, compiled or
+wrapped, its own input scaling) on the grader's copy of the test set, requires the lab's
+threshold of that measurement, and accepts the reported number only within the lab's tolerance
+of it. Two findings tell a model that recognises the test set (both mark the submission for an
+instructor's review, as integrity):
+
+* where the grader can recompute what the model's weights define (the specified network or one
+  of its usual mistakes, gpukit/grading/architecture.py), the model's own output on the test
+  images must be that: a ``forward`` that looks test images up, or nudges them, is not;
+* the model must score about as well on training images the notebook never saw (the grading
+  kernel held them back: gpukit_student/data/held_back.py) as on the test set: a model that was
+  trained on the test images, or recognises them, scores far higher on the test set.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
-from gpukit.grading.architecture import Network, grader_logits
+from gpukit.grading.architecture import (
+    Network,
+    Problem,
+    differs_on_data,
+    model_outputs,
+    recomputed_outputs,
+)
 from gpukit.grading.checks import fail, fail_on
 from gpukit.grading.values import plain_number
+
+# An honest model scores a little higher on MNIST's test set than on its training images (the
+# lab-1 MLP: +0.002 to +0.007 over five epochs, on 5,000 held-back images); a model fine-tuned
+# on the test set for one epoch scores +0.016, after five +0.027. The allowance covers the
+# first, and chance is allowed HELD_BACK_SIGMAS standard errors of the difference on top.
+HELD_BACK_ALLOWANCE = 0.005
+HELD_BACK_SIGMAS = 4.0
 
 
 def trained_model(value: Any, name: str, network: Network) -> torch.nn.Module:
@@ -25,13 +49,34 @@ def trained_model(value: Any, name: str, network: Network) -> torch.nn.Module:
     return value
 
 
-def grader_accuracy(model: torch.nn.Module, network: Network, images: torch.Tensor,
-                    labels: np.ndarray) -> float:
-    """The accuracy of ``model``'s weights, computed by the grader's forward pass of
-    ``network`` (gpukit/grading/architecture.py), on the CPU."""
-    logits, problem = grader_logits(model, network, images)
-    fail_on(problem)
-    return float((logits.argmax(dim=1).numpy() == labels).mean())
+def torch_accuracy(model: torch.nn.Module, network: Network, test: tuple[torch.Tensor, Any],
+                   held_back: tuple[torch.Tensor, Any]) -> float:
+    """The test accuracy of the model's own output on the grader's ``test`` images, once
+    neither finding of this module's docstring holds (else IntegrityFinding)."""
+    images, labels = test
+    outputs = _outputs_or_fail(model, network, images)
+    fail_on(differs_on_data(network, outputs, recomputed_outputs(model, network, images)))
+    accuracy = _accuracy(outputs, labels)
+    held_images, held_labels = held_back
+    if len(held_images):
+        held = _accuracy(_outputs_or_fail(model, network, held_images), held_labels)
+        fail_on(fitted_to_test(accuracy, len(images), held, len(held_images), network.name))
+    return accuracy
+
+
+def fitted_to_test(test_accuracy: float, test_count: int, held_accuracy: float,
+                   held_count: int, model: str) -> Problem | None:
+    """An integrity problem when the model scores more on the test set than on the held-back
+    training images than its kind and chance explain."""
+    gap = test_accuracy - held_accuracy
+    error = math.sqrt(_variance(test_accuracy, test_count) + _variance(held_accuracy, held_count))
+    if gap <= HELD_BACK_ALLOWANCE + HELD_BACK_SIGMAS * error:
+        return None
+    return Problem(f"Your trained {model} scores {test_accuracy:.4f} on the test set but "
+                   f"{held_accuracy:.4f} on {held_count} training images your notebook never saw "
+                   "(the grader held them back): a model that learnt from the test images, or "
+                   "recognises them, scores like this. This submission is marked for review.",
+                   integrity=True)
 
 
 def check_accuracy(measured: float, reported: Any, *, name: str, threshold: float,
@@ -48,3 +93,28 @@ def check_accuracy(measured: float, reported: Any, *, name: str, threshold: floa
         kind = f"{framework} test accuracy" if framework else "test accuracy"
         fail(f"You report a {kind} of {reported:.4f}, but the grader measured {measured:.4f} "
              "for your trained model: report what you measured.")
+
+
+def accuracy_of(predict: Callable[[Any], np.ndarray], images: Any, labels: Any) -> float:
+    """The fraction of ``images`` whose highest-scoring class under ``predict`` is the label."""
+    return _accuracy(predict(images), labels)
+
+
+def _outputs_or_fail(model: torch.nn.Module, network: Network,
+                     images: torch.Tensor) -> torch.Tensor:
+    outputs = model_outputs(model, network, images)
+    if isinstance(outputs, Problem):
+        fail(outputs.message)
+    return outputs
+
+
+def _accuracy(outputs: Any, labels: Any) -> float:
+    predicted = np.asarray(outputs.argmax(dim=1) if isinstance(outputs, torch.Tensor)
+                           else outputs.argmax(axis=1))
+    return float((predicted == np.asarray(labels)).mean())
+
+
+def _variance(accuracy: float, count: int) -> float:
+    # At least one error's worth, so that two perfect scores still leave room for chance.
+    p = min(max(accuracy, 1 / count), 1 - 1 / count)
+    return p * (1 - p) / count

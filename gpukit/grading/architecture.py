@@ -2,19 +2,21 @@
 
 A lab specifies a network as a sequence of layers (:class:`Network`). Students write it in many
 correct ways: modules or functional calls (``nn.ReLU()`` or ``torch.relu``, ``nn.MaxPool2d`` or
-``F.max_pool2d``), ``nn.Sequential`` or attributes, ``view`` or ``nn.Flatten``, wrappers that do
-nothing. So the check does not read the spelling. It finds the layers that hold the weights the
-specification names (every ``nn.Linear`` and ``nn.Conv2d``, in the order the model *calls* them),
-computes with those weights what the specified network computes on the grader's own random
-inputs, and compares that with the model's output. A model that computes something else fails
-with a sentence naming the difference, found by trying the usual mistakes (a softmax at the end,
-a missing ReLU, another pooling).
+``F.max_pool2d``), ``nn.Sequential``, ``nn.ModuleList`` or attributes, ``view`` or
+``nn.Flatten``, weights as ``nn.Parameter`` matrices (d2l's MLP from scratch), float64 weights,
+a fixed normalisation of the input inside ``forward``, ``torch.compile`` or ``DataParallel``
+around it. So the check does not read the spelling. It finds the weights (the ``nn.Linear`` and
+``nn.Conv2d`` modules in the order the model *calls* them, or else its parameters as weight-bias
+pairs), the input scaling the first layer receives (:func:`_input_scaling`), computes in float64
+what the specified network computes with them on the grader's own random inputs, and compares
+that with the model's output. A model that computes something else fails with a sentence naming
+the difference, found by trying the usual mistakes (a softmax at the end, a missing ReLU,
+another pooling).
 
-The same weights also give the accuracy (:func:`grader_logits`): the grader computes the trained
-model's logits on the test images with its own code, so no ``forward`` that recognises test
-images can raise it. The model's own output on those images must agree with the grader's; where
-it agrees on the grader's random inputs but not on real images, the model computes the specified
-network except on the data it is graded with: a :class:`Problem` marked ``integrity``.
+The accuracy checks (gpukit/grading/accuracy.py) take the model's own output
+(:func:`model_outputs`) and compare it with what its weights define (:func:`recomputed_outputs`):
+where the two agree on the grader's random inputs but not on real images, the model computes
+its network except on the data it is graded with: a :class:`Problem` marked ``integrity``.
 
 Runs on the CPU, in evaluation mode, without gradients, on a copy: the student's model is left as
 it was.
@@ -32,6 +34,39 @@ from torch import nn
 
 
 @dataclass(frozen=True)
+class Weights:
+    """One weighted layer of the student's model, as the grader computes with it: the weight as
+    (out, in) or (out, in, k, k) and the bias, in float64 whatever the model's dtype, with where
+    they came from (an ``nn.Linear``/``nn.Conv2d`` module, or the model's own parameters)."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    module: nn.Module | None = None          # the layer module, when there is one
+    parameter: torch.Tensor | None = None    # the weight as the model holds it ...
+    transposed: bool = False                 # ... stored (in, out), as in ``x @ W``
+    bias_parameter: torch.Tensor | None = None
+
+    @classmethod
+    def of_module(cls, module: nn.Module) -> Weights:
+        weight = module.weight.detach().double()
+        if module.bias is None:  # computed without one; never the specified layer
+            return cls(weight, torch.zeros(len(weight), dtype=torch.float64), module, module.weight)
+        return cls(weight, module.bias.detach().double(), module, module.weight, False,
+                   module.bias)
+
+    @classmethod
+    def of_parameters(cls, weight: torch.Tensor, bias: torch.Tensor, transposed: bool) -> Weights:
+        matrix = weight.detach().double()
+        return cls(matrix.T if transposed else matrix, bias.detach().double(), None, weight,
+                   transposed, bias)
+
+    def __str__(self) -> str:
+        if self.module is not None:
+            return _describe(self.module)
+        return f"a {tuple(self.parameter.shape)} weight parameter"
+
+
+@dataclass(frozen=True)
 class Linear:
     in_features: int
     out_features: int
@@ -39,12 +74,22 @@ class Linear:
     def __str__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features})"
 
-    def matches(self, module: nn.Module) -> bool:
-        return isinstance(module, nn.Linear) and module.bias is not None and \
-            (module.in_features, module.out_features) == (self.in_features, self.out_features)
+    def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        return (self.out_features, self.in_features), (self.out_features,)
 
-    def apply(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x.flatten(1), module.weight, module.bias)
+    def matches(self, weights: Weights) -> bool:
+        return (weights.module is None or isinstance(weights.module, nn.Linear)) and \
+            weights.bias_parameter is not None and \
+            (tuple(weights.weight.shape), tuple(weights.bias.shape)) == self.shapes()
+
+    def resized(self, weights: Weights) -> Linear | None:
+        if weights.weight.dim() != 2 or (weights.module is not None
+                                         and not isinstance(weights.module, nn.Linear)):
+            return None
+        return Linear(weights.weight.shape[1], weights.weight.shape[0])
+
+    def apply(self, weights: Weights, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x.flatten(1), weights.weight, weights.bias)
 
 
 @dataclass(frozen=True)
@@ -58,17 +103,32 @@ class Conv2d:
         return (f"Conv2d({self.in_channels}, {self.out_channels}, {self.kernel_size}, "
                 f"padding={self.padding})")
 
-    def matches(self, module: nn.Module) -> bool:
+    def shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        k = self.kernel_size
+        return (self.out_channels, self.in_channels, k, k), (self.out_channels,)
+
+    def matches(self, weights: Weights) -> bool:
+        if weights.bias_parameter is None or \
+                (tuple(weights.weight.shape), tuple(weights.bias.shape)) != self.shapes():
+            return False
+        module = weights.module
+        if module is None:  # the model's own parameters: what it computes with them tells
+            return True
         k, p = self.kernel_size, self.padding
         # padding="same" is padding (k - 1) / 2 for an odd kernel at stride 1.
         padding = (p, p) if module.padding == "same" and 2 * p == k - 1 else module.padding
-        return isinstance(module, nn.Conv2d) and module.bias is not None and \
-            (module.in_channels, module.out_channels) == (self.in_channels, self.out_channels) \
-            and tuple(module.kernel_size) == (k, k) and tuple(module.stride) == (1, 1) \
+        return isinstance(module, nn.Conv2d) and tuple(module.stride) == (1, 1) \
             and tuple(module.dilation) == (1, 1) and module.groups == 1 and padding == (p, p)
 
-    def apply(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, module.weight, module.bias, padding=self.padding)
+    def resized(self, weights: Weights) -> Conv2d | None:
+        shape = tuple(weights.weight.shape)
+        if len(shape) != 4 or shape[2:] != (self.kernel_size,) * 2:
+            return None
+        resized = Conv2d(shape[1], shape[0], self.kernel_size, self.padding)
+        return resized if resized.matches(weights) else None
+
+    def apply(self, weights: Weights, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, weights.weight, weights.bias, padding=self.padding)
 
 
 @dataclass(frozen=True)
@@ -110,39 +170,31 @@ class Network:
     def weighted(self) -> list[Linear | Conv2d]:
         return [layer for layer in self.layers if isinstance(layer, (Linear, Conv2d))]
 
-    def compute(self, modules: list[nn.Module], x: torch.Tensor,
-                layers: tuple[Layer, ...] | None = None) -> torch.Tensor:
-        """What ``layers`` (default: the specified ones) compute with these modules' weights."""
-        weights = iter(modules)
+    def compute(self, weights: list[Weights], x: torch.Tensor,
+                layers: tuple[Layer, ...] | None = None,
+                scaling: InputScaling | None = None) -> torch.Tensor:
+        """What ``layers`` (default: the specified ones) compute, in float64, with these
+        weights on ``x`` after the model's own fixed input ``scaling`` (if any)."""
+        x = (scaling or IDENTITY).apply(x.double())
+        weights_left = iter(weights)
         for layer in layers or self.layers:
-            x = layer.function(x) if isinstance(layer, Activation) else layer.apply(next(weights),
-                                                                                   x)
+            x = layer.function(x) if isinstance(layer, Activation) else \
+                layer.apply(next(weights_left), x)
         return x
 
-    def sized_like(self, modules: list[nn.Module]) -> Network | None:
-        """This network with the layer sizes of ``modules`` (the model's own weight layers, in
-        call order), when they are of the specified kinds; else None. A model with other sizes
-        than specified still has its accuracy computed from its weights: the sizes cost the
-        architecture check, not the accuracy check."""
-        if len(modules) != len(self.weighted):
+    def sized_like(self, weights: list[Weights]) -> Network | None:
+        """This network with the layer sizes of the model's own weights (in call order), when
+        they are of the specified kinds; else None. The grader can then still recompute what a
+        model of other sizes computes (to tell whether its output on the test images is what
+        its weights define); the sizes cost the architecture check."""
+        if len(weights) != len(self.weighted):
             return None
-        sized, modules_left = [], iter(modules)
+        sized, weights_left = [], iter(weights)
         for layer in self.layers:
-            if isinstance(layer, Activation):
-                sized.append(layer)
-                continue
-            module = next(modules_left)
-            if isinstance(layer, Linear) and isinstance(module, nn.Linear) \
-                    and module.bias is not None:
-                sized.append(Linear(module.in_features, module.out_features))
-            elif isinstance(layer, Conv2d) and isinstance(module, nn.Conv2d):
-                resized = Conv2d(module.in_channels, module.out_channels, layer.kernel_size,
-                                 layer.padding)
-                if not resized.matches(module):
-                    return None
-                sized.append(resized)
-            else:
+            resized = layer if isinstance(layer, Activation) else layer.resized(next(weights_left))
+            if resized is None:
                 return None
+            sized.append(resized)
         return Network(self.name, tuple(sized), self.input_shape)
 
     def mistakes(self) -> list[tuple[tuple[Layer, ...], str]]:
@@ -177,97 +229,231 @@ class Problem:
     integrity: bool = False  # right on the grader's inputs, wrong on the images it is graded on
 
 
+@dataclass(frozen=True)
+class InputScaling:
+    """A fixed elementwise scaling the model applies to its input before its first layer, such
+    as ``(x - 0.1307) / 0.3081`` (the constants of pytorch/examples): ``scale * x + shift``.
+    The release leaves it free; the grader finds it from what the first layer receives."""
+
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self == IDENTITY else x * self.scale + self.shift
+
+
+IDENTITY = InputScaling()
+
+
+def computing_module(model: nn.Module) -> nn.Module:
+    """The module that computes: a ``DataParallel`` wrapper's ``module``, ``torch.compile``'s
+    original module (what the compiled code computes), looked through at any depth."""
+    while True:
+        if isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            model = model.module
+        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):  # torch.compile(model)
+            model = model._orig_mod
+        else:
+            return model
+
+
 def check_model(model: nn.Module, network: Network, *, probe: torch.Tensor | None = None,
                 seed: int = 0) -> Problem | None:
     """None when ``model`` computes ``network`` from its own weights, on the grader's random
     inputs and on the ``probe`` images (real data, e.g. test images); else the problem."""
     x = _grader_inputs(network, seed)
     model = _cpu_copy(model)
-    modules, problem = _weight_layers(model, network, x)
+    weights, problem = _specified_weights(model, network, x)
     if problem:
         return problem
+    scaling = _input_scaling(model, network, weights)
     with torch.no_grad():
         out = _output(model, network, x)
         if isinstance(out, Problem):
             return out
-        if not _computes(out, network, modules, x):
+        if not _computes(out, network, weights, x, scaling=scaling):
             for layers, sentence in network.mistakes():
-                if _computes(out, network, modules, x, layers):
+                if _computes(out, network, weights, x, layers, scaling):
                     return Problem(sentence)
             if looks_like_probabilities(out):
                 return Problem(network.mistakes()[0][1])
             return Problem(f"{network.name}'s output is not what {network} computes with its "
                            "own weights: compute exactly these layers, in this order, and "
-                           "nothing else.")
+                           "nothing else (a fixed scaling of the input before them is free).")
         if probe is not None:
             out = _output(model, network, probe)
-            if isinstance(out, Problem) or not _computes(out, network, modules, probe):
+            if isinstance(out, Problem) or not _computes(out, network, weights, probe,
+                                                         scaling=scaling):
                 return Problem(_differs_on_data(network), integrity=True)
     return None
 
 
-def grader_logits(model: nn.Module, network: Network, images: torch.Tensor, *,
-                  batch_size: int = 2048) -> tuple[torch.Tensor | None, Problem | None]:
-    """The logits the specified network computes on ``images`` with the model's trained weights
-    (the grader's own forward pass), and a problem when the model is not that network or its
-    own output on ``images`` disagrees with the grader's (then ``integrity``)."""
+def model_outputs(model: nn.Module, network: Network, images: torch.Tensor, *,
+                  batch_size: int = 2048) -> torch.Tensor | Problem:
+    """The model's own output on ``images`` (its forward pass, whatever its internals: dtype,
+    containers, raw parameters, compiled or wrapped), on a CPU copy in evaluation mode."""
     model = _cpu_copy(model)
-    x = _grader_inputs(network, 0)
-    modules, error = _called_weight_layers(model, x)
-    sized = network.sized_like(modules) if not error else None
-    layers = _computed_layers(model, sized, modules, x) if sized else None
-    if layers is None:  # the architecture check says what differs
-        return None, Problem(f"{network.name} is not the network the instructions specify "
-                             f"({network}), so the grader cannot compute its accuracy from its "
-                             "weights.")
+    outputs = []
     with torch.no_grad():
-        logits = torch.cat([sized.compute(modules, images[i:i + batch_size], layers)
-                            for i in range(0, len(images), batch_size)])
-        agrees = True
         for i in range(0, len(images), batch_size):
             out = _output(model, network, images[i:i + batch_size])
-            agrees = agrees and not isinstance(out, Problem) and \
-                _close(out, logits[i:i + batch_size])
-    return logits, None if agrees else Problem(_differs_on_data(network), integrity=True)
+            if isinstance(out, Problem):
+                return out
+            outputs.append(out.double())
+    return torch.cat(outputs)
 
 
-def _computed_layers(model: nn.Module, network: Network, modules: list[nn.Module],
-                     x: torch.Tensor) -> tuple[Layer, ...] | None:
+def recomputed_outputs(model: nn.Module, network: Network, images: torch.Tensor, *,
+                       batch_size: int = 2048) -> torch.Tensor | None:
+    """What the network the model's own weights define computes on ``images``, computed by the
+    grader: the specified network or one of its usual mistakes (a softmax at the end, a missing
+    ReLU), with the model's layer sizes and input scaling; None when the model is none of
+    these (then only its own output says what it computes)."""
+    model = _cpu_copy(model)
+    x = _grader_inputs(network, 0)
+    weights, error = _called_weights(model, x)
+    sized = network.sized_like(weights) if not error else None
+    if sized is None:
+        return None
+    scaling = _input_scaling(model, sized, weights)
+    layers = _computed_layers(model, sized, weights, x, scaling)
+    if layers is None:
+        return None
+    with torch.no_grad():
+        return torch.cat([sized.compute(weights, images[i:i + batch_size], layers, scaling)
+                          for i in range(0, len(images), batch_size)])
+
+
+def differs_on_data(network: Network, outputs: torch.Tensor,
+                    recomputed: torch.Tensor | None) -> Problem | None:
+    """An integrity problem when the model's own outputs on the grader's images are not what
+    its weights define (while they agree on the grader's random inputs)."""
+    if recomputed is None or _close(outputs, recomputed):
+        return None
+    return Problem(_differs_on_data(network), integrity=True)
+
+
+def _computed_layers(model: nn.Module, network: Network, weights: list[Weights],
+                     x: torch.Tensor, scaling: InputScaling) -> tuple[Layer, ...] | None:
     """Which network the model computes on the grader's inputs: the specified one, or one of
-    the usual mistakes (a softmax at the end, a missing ReLU), whose accuracy the grader can
-    still compute; None when it is none of them."""
+    the usual mistakes; None when it is none of them."""
     with torch.no_grad():
         out = _output(model, network, x)
         if isinstance(out, Problem):
             return None
         for layers in (network.layers, *(layers for layers, _ in network.mistakes())):
-            if _computes(out, network, modules, x, layers):
+            if _computes(out, network, weights, x, layers, scaling):
                 return layers
     return None
 
 
 def _differs_on_data(network: Network) -> str:
     return (f"{network.name}'s output on the test images differs from what the network its own "
-            "weights define computes (it agrees on the grader's random inputs): the grader "
-            "computes accuracy from the weights alone, and this submission is marked for "
-            "review.")
+            "weights define computes (it agrees on the grader's random inputs): this "
+            "submission is marked for review.")
 
 
-def _weight_layers(model: nn.Module, network: Network, x: torch.Tensor
-                   ) -> tuple[list[nn.Module], Problem | None]:
-    """The model's weight layers in the order its forward pass calls them, when they are the
-    specified ones; else the problem."""
-    modules, error = _called_weight_layers(model, x)
+def _specified_weights(model: nn.Module, network: Network, x: torch.Tensor
+                       ) -> tuple[list[Weights], Problem | None]:
+    """The model's weights in the order its forward pass uses them, when they are the
+    specified layers' (any container, dtype, or raw parameters); else the problem."""
+    weights, error = _called_weights(model, x)
     if error:
         return [], Problem(f"{network.name}() raised {error} on a batch of shape "
                            f"{tuple(x.shape)}.")
-    if len(modules) != len(network.weighted) or not all(
-            layer.matches(module) for layer, module in zip(network.weighted, modules,
-                                                           strict=False)):
+    if len(weights) != len(network.weighted) or not all(
+            layer.matches(found) for layer, found in zip(network.weighted, weights,
+                                                         strict=False)):
+        listing = ", ".join(map(str, weights)) or "none of them"
         return [], Problem(f"{network.name} must have the layers "
-                           f"{_listing(network.weighted)}, in this order (it runs "
-                           f"{_listing(modules) or 'none of them'}).")
-    return modules, None
+                           f"{', '.join(map(str, network.weighted))}, in this order (it has "
+                           f"{listing}).")
+    return weights, None
+
+
+def _called_weights(model: nn.Module, x: torch.Tensor) -> tuple[list[Weights], str]:
+    """The model's weighted layers: its ``nn.Linear`` and ``nn.Conv2d`` modules in the order
+    one forward pass calls them; for a model without them (weights written as
+    ``nn.Parameter``, as in d2l's MLP from scratch), its parameters as weight-bias pairs in the
+    order it registers them."""
+    called: list[nn.Module] = []
+    hooks = [module.register_forward_pre_hook(lambda m, _: called.append(m))
+             for module in model.modules() if isinstance(module, (nn.Linear, nn.Conv2d))]
+    try:
+        with torch.no_grad():
+            model(x)
+    except Exception as error:  # the student's code
+        return [], f"{type(error).__name__}: {error}"
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if called:
+        return [Weights.of_module(module) for module in called], ""
+    return _parameter_pairs(list(model.parameters())), ""
+
+
+def _parameter_pairs(parameters: list[torch.Tensor]) -> list[Weights]:
+    """Each weight (a parameter of 2 or 4 dimensions) with the bias after it (1 dimension, one
+    entry per output); a matrix is read as (out, in), or as (in, out) when its bias says so."""
+    pairs, left = [], list(parameters)
+    while left:
+        weight = left.pop(0)
+        if weight.dim() not in (2, 4) or not left or left[0].dim() != 1:
+            return []
+        bias = left.pop(0)
+        transposed = weight.dim() == 2 and weight.shape[0] != len(bias) \
+            and weight.shape[1] == len(bias)
+        if not transposed and weight.shape[0] != len(bias):
+            return []
+        pairs.append(Weights.of_parameters(weight, bias, transposed))
+    return pairs
+
+
+def _input_scaling(model: nn.Module, network: Network, weights: list[Weights],
+                   seed: int = 1) -> InputScaling:
+    """The fixed scaling the model applies to its input before its first Linear layer, read
+    from what that layer receives: for one input, the gradient of the layer's weight is the
+    gradient of its bias times the input the layer saw (row by row), so the grader sees that
+    input whatever the code that made it. IDENTITY when it is the image itself, or not a fixed
+    elementwise scaling of it (the output comparison then says what differs)."""
+    first = weights[0] if weights else None
+    if not isinstance(network.layers[0], Linear) or first is None or first.parameter is None \
+            or first.bias_parameter is None:
+        return IDENTITY
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand((2, *network.input_shape), generator=generator)
+    seen = []
+    try:
+        for image in images:
+            model.zero_grad(set_to_none=True)
+            with torch.enable_grad():
+                out = model(image[None])
+                direction = torch.randn(out.shape, generator=generator).to(out.dtype)
+                (out * direction).sum().backward()
+            weight_grad, bias_grad = first.parameter.grad, first.bias_parameter.grad
+            if weight_grad is None or bias_grad is None:
+                return IDENTITY
+            weight_grad = (weight_grad.T if first.transposed else weight_grad).double()
+            unit = int(bias_grad.abs().argmax())
+            if float(bias_grad[unit]) == 0.0:
+                return IDENTITY
+            seen.append(weight_grad[unit] / float(bias_grad[unit]))
+    except Exception:  # the student's code; the output comparison reports it
+        return IDENTITY
+    finally:
+        model.zero_grad(set_to_none=True)
+    pixels = images.flatten(1).double().flatten()
+    received = torch.cat(seen)
+    if received.shape != pixels.shape:
+        return IDENTITY
+    design = torch.stack([pixels, torch.ones_like(pixels)], dim=1)
+    scale, shift = torch.linalg.lstsq(design, received[:, None]).solution.flatten().tolist()
+    fitted = design @ torch.tensor([scale, shift], dtype=torch.float64)
+    if not torch.allclose(fitted, received, rtol=1e-3, atol=1e-4 * float(received.abs().max())):
+        return IDENTITY
+    scaling = InputScaling(scale, shift)
+    near_identity = abs(scale - 1.0) < 1e-5 and abs(shift) < 1e-5
+    return IDENTITY if near_identity else scaling
 
 
 def _output(model: nn.Module, network: Network, x: torch.Tensor) -> torch.Tensor | Problem:
@@ -299,31 +485,10 @@ def _grader_inputs(network: Network, seed: int) -> torch.Tensor:
 
 
 def _cpu_copy(model: nn.Module) -> nn.Module:
-    inner = model.module if isinstance(model, nn.DataParallel) else model
-    return copy.deepcopy(inner).to("cpu").eval()
+    return copy.deepcopy(computing_module(model)).to("cpu").eval()
 
 
-def _called_weight_layers(model: nn.Module, x: torch.Tensor) -> tuple[list[nn.Module], str]:
-    """The Linear and Conv2d modules in the order one forward pass calls them."""
-    called: list[nn.Module] = []
-    hooks = [module.register_forward_pre_hook(lambda m, _: called.append(m))
-             for module in model.modules() if isinstance(module, (nn.Linear, nn.Conv2d))]
-    try:
-        with torch.no_grad():
-            model(x)
-    except Exception as error:  # the student's code
-        return [], f"{type(error).__name__}: {error}"
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return called, ""
-
-
-def _listing(layers: list) -> str:
-    return ", ".join(_describe(layer) for layer in layers)
-
-
-def _describe(layer: object) -> str:
+def _describe(layer: nn.Module) -> str:
     if isinstance(layer, nn.Linear):
         return f"Linear({layer.in_features}, {layer.out_features})"
     if isinstance(layer, nn.Conv2d):
@@ -338,11 +503,12 @@ def _outputs(network: Network) -> int:
         else network.weighted[-1].out_channels
 
 
-def _computes(out: torch.Tensor, network: Network, modules: list[nn.Module], x: torch.Tensor,
-              layers: tuple[Layer, ...] | None = None) -> bool:
-    """Whether ``out`` is what ``layers`` compute on ``x`` with the modules' weights."""
+def _computes(out: torch.Tensor, network: Network, weights: list[Weights], x: torch.Tensor,
+              layers: tuple[Layer, ...] | None = None,
+              scaling: InputScaling | None = None) -> bool:
+    """Whether ``out`` is what ``layers`` compute on ``x`` with these weights."""
     try:
-        expected = network.compute(modules, x, layers)
+        expected = network.compute(weights, x, layers, scaling)
     except RuntimeError:  # a mistaken network whose shapes do not fit these weights
         return False
     return _close(out, expected)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import signal
 import sys
@@ -86,6 +87,10 @@ def _run_kernel(argv: list[str]) -> None:
     # Import what the checks use before the student can: the baseline records the real ones.
     from gpukit.grading import integrity
     integrity.preload()
+    # A fresh random slice of each training split, which the notebook never sees and the
+    # accuracy checks measure the trained models on (gpukit_student/data/held_back.py).
+    from gpukit_student.data.held_back import hold_back_training_rows
+    hold_back_training_rows(secrets.randbits(32))
     app = IPKernelApp.instance()
     app.initialize(argv)
     # The kernelspec starts Python with -P, so nothing beside the submission was importable while

@@ -18,20 +18,25 @@ import sys
 import numpy as np
 import torch
 
-from gpukit.grading.accuracy import check_accuracy, grader_accuracy, trained_model
+from gpukit.grading.accuracy import check_accuracy, fitted_to_test, torch_accuracy, trained_model
 from gpukit.grading.architecture import RELU, Linear, Network, check_model
 from gpukit.grading.checks import IntegrityFinding, call, check_device_selection, fail, fail_on
 from gpukit.grading.gpu import check_trained_on_gpu
 from gpukit.grading.observed import check_placement, check_ran, observe
 from gpukit.grading.timing import check_against_clock, reported_seconds
 from gpukit.grading.values import check_keys, check_report, plain_number, same_plain_value
-from gpukit_student.data import load_mnist
+from gpukit_student.data import load_held_back, load_mnist
 
 
 def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
     """The test set, loaded afresh by the grader (never the notebook's copy)."""
     (_, _), (x_test, y_test) = load_mnist()
     return x_test, y_test
+
+
+def grader_held_back() -> tuple[np.ndarray, np.ndarray]:
+    """The training images this grading kernel kept from the notebook (none outside one)."""
+    return load_held_back("mnist")
 
 
 def scaled(x: np.ndarray) -> np.ndarray:
@@ -180,7 +185,7 @@ def keras_output(model, x: np.ndarray) -> np.ndarray:
 
 
 # What a Keras MLP of two Dense layers may compute, from their weights: the specified network
-# first, then the usual mistakes, whose accuracy the grader can still compute itself.
+# first, then the usual mistakes.
 KERAS_FUNCTIONS = {
     "specified": lambda flat, w1, b1, w2, b2: softmax(np.maximum(flat @ w1 + b1, 0) @ w2 + b2),
     "no softmax": lambda flat, w1, b1, w2, b2: np.maximum(flat @ w1 + b1, 0) @ w2 + b2,
@@ -189,16 +194,15 @@ KERAS_FUNCTIONS = {
 
 
 def keras_probabilities(model, x: np.ndarray) -> np.ndarray:
-    """What the model computes on ``x``, computed by the grader from the model's own Dense
-    weights (whatever their sizes), never by the model's call(): the function is the one the
-    model computes on the grader's random inputs, and its own output on ``x`` must agree (else:
-    integrity)."""
+    """The model's own output on ``x``; where the grader can recompute what the model's Dense
+    weights define (the function it computes on the grader's random inputs), that output must
+    agree with the recomputation on ``x`` too (else: integrity)."""
+    out = keras_output(model, x)
     probe = np.random.default_rng(0).random((16, 28, 28), dtype=np.float32)
-    seen = keras_output(model, probe)  # (and a built model)
+    seen = keras_output(model, probe)
     dense = dense_layers(model)
     if len(dense) != 2 or dense[0].kernel.shape[0] != 784 or dense[1].kernel.shape[1] != 10:
-        fail("The grader computes the Keras model's accuracy from the weights of its two Dense "
-             "layers (784 flattened pixels in, 10 classes out); this model has other layers.")
+        return out  # not an MLP of two Dense layers: only its output says what it computes
     weights = [w.astype(np.float64) for layer in dense for w in layer.get_weights()]
 
     def agrees(out: np.ndarray, expected: np.ndarray) -> bool:
@@ -207,23 +211,29 @@ def keras_probabilities(model, x: np.ndarray) -> np.ndarray:
     function = next((f for f in KERAS_FUNCTIONS.values()
                      if agrees(seen, f(probe.reshape(16, -1).astype(np.float64), *weights))),
                     None)
-    if function is None:
-        fail("The Keras model computes something other than Flatten → Dense(relu) → "
-             "Dense(softmax) with its own weights, so the grader cannot compute its accuracy.")
-    computed = function(x.reshape(len(x), -1).astype(np.float64), *weights)
-    if not agrees(keras_output(model, x), computed):
+    if function is not None and not agrees(out, function(x.reshape(len(x), -1).astype(
+            np.float64), *weights)):
         raise IntegrityFinding(
             "The Keras model's output on the test images differs from what the network its "
-            "own weights define computes (it agrees on the grader's random inputs): the grader "
-            "computes accuracy from the weights alone, and this submission is marked for "
-            "review.")
-    return computed
+            "own weights define computes (it agrees on the grader's random inputs): this "
+            "submission is marked for review.")
+    return out
 
 
 def measured_keras_accuracy(model) -> float:
+    """The accuracy of the model's own output on the grader's test set, once it is the
+    model's and not the test set's (gpukit/grading/accuracy.py)."""
     x_test, y_test = grader_test_set()
     probabilities = keras_probabilities(model, scaled(x_test))
-    return float((probabilities.argmax(axis=1) == y_test).mean())
+    if probabilities.shape != (len(x_test), 10):
+        fail(f"The Keras model must map a batch of N images to (N, 10) probabilities (it "
+             f"returns {probabilities.shape}).")
+    accuracy = float((probabilities.argmax(axis=1) == y_test).mean())
+    x_held, y_held = grader_held_back()
+    if len(x_held):
+        held = float((keras_output(model, scaled(x_held)).argmax(axis=1) == y_held).mean())
+        fail_on(fitted_to_test(accuracy, len(x_test), held, len(x_held), "Keras model"))
+    return accuracy
 
 
 def test_keras_accuracy(nb, lab):
@@ -269,9 +279,12 @@ def test_torch_placement(nb, grader):
 def test_torch_accuracy(nb, lab):
     model = trained_model(nb.torch_model, "torch_model", MNIST_MLP)
     x_test, y_test = grader_test_set()
-    check_accuracy(grader_accuracy(model, MNIST_MLP, torch.from_numpy(scaled(x_test)), y_test),
-                   nb.torch_test_accuracy, name="torch_test_accuracy", framework="PyTorch",
-                   threshold=lab.torch_accuracy_threshold, tolerance=lab.accuracy_tolerance)
+    x_held, y_held = grader_held_back()
+    measured = torch_accuracy(model, MNIST_MLP, (torch.from_numpy(scaled(x_test)), y_test),
+                              (torch.from_numpy(scaled(x_held)), y_held))
+    check_accuracy(measured, nb.torch_test_accuracy, name="torch_test_accuracy",
+                   framework="PyTorch", threshold=lab.torch_accuracy_threshold,
+                   tolerance=lab.accuracy_tolerance)
 
 
 # ---------------------------------------------------------------------------------------------

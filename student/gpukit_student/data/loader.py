@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from gpukit_student.data.held_back import only_held_back, without_held_back
 from gpukit_student.data.idx import decompress, is_gzip, parse_idx
 from gpukit_student.data.registry import (
     DATASETS,
@@ -323,6 +324,9 @@ def load_dataset(
     unless ``download=True``, in which case they are fetched from the dataset's mirrors.
     Results are cached in-process; every call returns fresh, writable copies.
 
+    In a grading kernel, the training split lacks the rows the grader holds back
+    (:mod:`gpukit_student.data.held_back`; :func:`load_held_back` returns them).
+
     A folder marked as holding a generated stand-in is checked against the stand-in's checksums
     (see :func:`resolve_spec`), and the first load from it in a process prints one line saying
     so, on stdout.
@@ -341,11 +345,23 @@ def load_dataset(
             f"(looked in {directory} for each name, plain or .gz).",
             hint=_missing_hint(spec, root),
         )
-    x_train, y_train, x_test, y_test = (
-        a.copy() for a in _verified_arrays(spec, root, paths)
-    )
+    x_train, y_train, x_test, y_test = _verified_arrays(spec, root, paths)
+    x_train, y_train = without_held_back(x_train, y_train)
     _announce_stand_in(spec, directory)
-    return (x_train, y_train), (x_test, y_test)
+    return (x_train.copy(), y_train.copy()), (x_test.copy(), y_test.copy())
+
+
+def load_held_back(name_or_spec: str | DatasetSpec, data_dir: PathLike | None = None) -> Split:
+    """The training rows a grading kernel holds back from the notebook (empty elsewhere), for
+    the grader's checks."""
+    root = resolve_data_dir(data_dir)
+    spec = resolve_spec(name_or_spec, root)
+    paths = [_locate(root / spec.folder_name, file) for file in spec.files]
+    if None in paths:
+        load_dataset(spec, root)  # raises the error that says what is missing
+    x_train, y_train, _, _ = _verified_arrays(spec, root, paths)
+    x, y = only_held_back(x_train, y_train)
+    return x.copy(), y.copy()
 
 
 def _announce_stand_in(spec: DatasetSpec, directory: Path) -> None:

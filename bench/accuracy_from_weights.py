@@ -1,15 +1,18 @@
-"""What computing accuracy from the weights costs the grader, per model and test set.
+"""What the accuracy checks' evidence costs the grader, per model and test set.
 
-The accuracy checks of labs 1 and 3 no longer take the student's forward pass at its word: they
-read the trained weights, compute the logits with the grader's own forward pass
-(gpukit/grading/architecture.py, the numpy twin for Keras in gpukit/labs/core_mnist/checks.py),
-and run the student's forward once more to compare. This script times, on the real test sets
-and with trained-size models on the CPU (2 torch threads, as a grading kernel on this machine):
+The accuracy checks of labs 1 and 3 take the accuracy of the student's own model, and check that
+it is the model's: they recompute what the trained weights define with the grader's own forward
+pass (gpukit/grading/architecture.py, the numpy twin for Keras in
+gpukit/labs/core_mnist/checks.py) and compare, and they run the model on the 5,000 training
+images the grading kernel held back (gpukit/grading/accuracy.py). This script times, on the real
+test sets and with trained-size models on the CPU (2 torch threads, as a grading kernel on this
+machine):
 
-* before: the student's model on the test set (what the checks did until now);
-* after: ``grader_logits`` (weight layers found by one forward on 16 random inputs, the
-  grader's forward over the test set, the student's forward over it to compare) and, for Keras,
-  the grader's numpy forward plus the model's own.
+* before: the student's model on the test set alone;
+* after: ``torch_accuracy`` (the model's own output, the weights found by one forward on 16
+  random inputs and its input scaling by two backward passes, the grader's float64 forward over
+  the test set, the model on the held-back images) and, for Keras, the grader's numpy forward
+  plus the model's own.
 
 Run: ``.venv/bin/python bench/accuracy_from_weights.py [--data-dir DIR] [--repeat 5]``
 """
@@ -50,7 +53,8 @@ def main() -> int:
     import torch._dynamo  # noqa: F401  (before TensorFlow)
     from torch import nn
 
-    from gpukit.grading.architecture import RELU, Linear, Network, grader_logits
+    from gpukit.grading.accuracy import torch_accuracy
+    from gpukit.grading.architecture import RELU, Linear, Network
     from gpukit_student import load_fashion_mnist, load_mnist
 
     torch.set_num_threads(2)
@@ -78,9 +82,11 @@ def main() -> int:
             with torch.no_grad():
                 model(images)
 
-        def after(model=model, network=network, images=images):
-            logits, problem = grader_logits(model, network, images)
-            assert problem is None and logits is not None
+        labels = np.zeros(len(images), dtype=np.int64)
+        held = (images[:5000], labels[:5000])  # as many as a grading kernel holds back
+
+        def after(model=model, network=network, images=images, labels=labels, held=held):
+            torch_accuracy(model, network, (images, labels), held)
 
         rows.append((name, len(images), median_seconds(before, args.repeat),
                      median_seconds(after, args.repeat)))

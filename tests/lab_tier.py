@@ -142,5 +142,5 @@ class HeldForReview:
         outcome = next(c for c in graded["records"][student]["checks"] if c["check"] == held)
         assert outcome["status"] == "integrity"
         assert self.expected.INTEGRITY_MESSAGES[student, held] in outcome["message"]
-        assert "behaves differently on the data it is graded with" in \
+        assert "the model recognises or learnt from the data it is graded with" in \
             graded["rows"][student]["message"]

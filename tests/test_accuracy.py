@@ -15,6 +15,7 @@ from gpukit.grading.accuracy import fitted_to_test, torch_accuracy
 from gpukit.grading.architecture import RELU, Linear, Network
 from gpukit.grading.checks import IntegrityFinding
 from gpukit_student.data import held_back, load_held_back, load_mnist
+from gpukit_student.training import TrainingWatch
 
 MLP = Network("MnistMLP", (Linear(784, 128), RELU, Linear(128, 10)), (28, 28))
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -82,3 +83,39 @@ def test_a_model_trained_on_the_test_set_is_seen(monkeypatch):
     _train(model, test[0], torch.from_numpy(y_test).long(), epochs=2)
     with pytest.raises(IntegrityFinding, match="on the test set but 0.9"):
         torch_accuracy(model, MLP, test, held)
+
+
+def test_the_steps_a_model_took_on_test_images_are_counted():
+    """The grader counts the test images a gradient step of the graded model followed, however
+    the notebook scaled them; a forward without a step (an evaluation that forgot no_grad), or
+    another model's steps, count nothing."""
+    watch = TrainingWatch()
+    handle = watch.install()
+    try:
+        generator = torch.Generator().manual_seed(0)
+        train = torch.rand(512, 28, 28, generator=generator)
+        test = torch.rand(300, 28, 28, generator=generator)
+        model, other = StandardisedScratchMLP(), StandardisedScratchMLP()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        batches = [train[:256], train[256:], (test[:120] - 0.5) / 0.25, test[120:200].double()]
+        for batch in batches:
+            optimizer.zero_grad()
+            model(batch).sum().backward()
+            optimizer.step()
+        model(test[200:]).sum()  # a forward in training mode, with gradients, and no step
+        _train(other, test[200:], torch.zeros(100, dtype=torch.long), epochs=1)
+        watch.end_of_cell()
+        assert watch.steps_on(model.parameters(), test) == 200
+        assert watch.steps_on(other.parameters(), test) == 100
+        assert watch.steps_on(SeedStyle().parameters(), test) == 0
+    finally:
+        handle.remove()
+
+
+class SeedStyle(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))

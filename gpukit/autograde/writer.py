@@ -191,7 +191,8 @@ def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
                      f"{result.feedback_problem}); the score stands")
     integrity = [c for c in record.checks if c.status == "integrity"]
     # The in-kernel baseline's findings (the notebook changed the grader), and the checks'
-    # own (a model that computes something else on the test images than anywhere else).
+    # own (a model that computes something else on the test images than anywhere else, or
+    # that trained on them).
     changed = [c.check for c in integrity if c.message.startswith(TAMPERING_OUTCOME)]
     suspect = [c.check for c in integrity if not c.message.startswith(TAMPERING_OUTCOME)]
     if integrity or findings:
@@ -201,7 +202,7 @@ def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
             reasons.append("checks not graded because the notebook changed the grader: "
                            + ", ".join(changed))
         if suspect:
-            reasons.append("checks marked for review, the notebook behaves differently on "
+            reasons.append("checks marked for review, the model recognises or learnt from "
                            "the data it is graded with: " + ", ".join(suspect))
         if findings:
             reasons.append("code that tampers with the grader: " + "; ".join(findings)

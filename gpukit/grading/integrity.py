@@ -46,7 +46,8 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "gpukit.grading.placement", "gpukit.grading.architecture",
                    "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
                    "gpukit.config", "gpukit_student", "gpukit_student.clock",
-                   "gpukit_student.data", "gpukit_student.data.loader")
+                   "gpukit_student.training", "gpukit_student.data",
+                   "gpukit_student.data.loader")
 WATCHED_CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.device")
 # Imported by the notebook after the baseline: checked by the second rule only.
 LATE_MODULES = ("tensorflow", "tensorflow.config", "keras")
@@ -80,7 +81,9 @@ def preload() -> None:
         import gpukit.grading.architecture  # noqa: F401
         import gpukit.grading.placement  # noqa: F401
         from gpukit_student.clock import count_cuda_synchronize
+        from gpukit_student.training import watch_training
         count_cuda_synchronize()
+        watch_training()
     except ImportError:  # a lab without PyTorch
         pass
 

@@ -54,6 +54,23 @@ def check_against_clock(grader: Any, name: str, reported: float, *, hint: str,
     return run
 
 
+def check_trained_in(grader: Any, name: str, run: Any, model: Any, model_name: str) -> None:
+    """The cell that measured ``name`` (the clock's ``run``) is the one that trained ``model``
+    (updated its parameters), and no later cell trained it further: a time measured around a
+    throw-away model, or around part of the training, is not the graded model's. A model whose
+    training the clock did not see (parameters updated through ``.data``, which PyTorch does
+    not count) is not judged."""
+    cells = grader.clock.cells_training(model.parameters()) if grader.clock else []
+    if not cells:
+        return
+    if all(cell.index != run.index for cell in cells):
+        fail(f"`{name}` was measured in a cell that did not train `{model_name}` (the grader saw "
+             "it trained elsewhere): time the training of the model you hand in.")
+    if cells[-1].index > run.index:
+        fail(f"`{model_name}` was trained further after the cell that measured `{name}`: time "
+             "all of its training, in that cell.")
+
+
 @dataclass(frozen=True)
 class QueuedWork:
     """What the GPU's own events recorded of a timed run, in seconds of the GPU's clock.

@@ -11,16 +11,23 @@ The clock also keeps every reading the notebook takes of Python's clocks during 
 ``timeit.default_timer()``: students time with any of them), so a check can tell whether a
 reported time is the difference of two readings of one clock in that cell, i.e. a measurement,
 rather than a number derived or typed afterwards.
+
+And it keeps, per cell, which model parameters the cell trained (gpukit_student/training.py),
+so a check can tell whether the cell that reported a training time is the one that trained the
+graded model, and the last one.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from gpukit_student.training import WATCH, watch_training
 
 __all__ = ["install_cell_clock"]  # for students; the rest is the grader's
 
@@ -32,6 +39,7 @@ class CellRun:
     cuda_synchronize_calls: int
     # Per clock (``"perf_counter"``, ``"time"``, ...), the values read during the cell.
     clock_readings: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    index: int = 0  # the how-manieth cell the clock timed (execution counts can repeat)
 
     def measured(self, seconds: float) -> bool:
         """Whether ``seconds`` is the difference of two readings of one clock in this cell."""
@@ -51,6 +59,9 @@ class CellRun:
 class CellClock:
     watched: tuple[str, ...]
     assigned_in: dict[str, CellRun] = field(default_factory=dict)
+    # The cells that updated model parameters, each with those parameters (weakly held).
+    trained_in: list[tuple[CellRun, Any]] = field(default_factory=list)
+    _runs: itertools.count = field(default_factory=lambda: itertools.count(1))
     _started: float = 0.0
     _before: dict[str, Any] = field(default_factory=dict)
     _sync_calls_at_start: int = 0
@@ -66,10 +77,20 @@ class CellClock:
         seconds = _perf_counter() - self._started
         run = CellRun(getattr(result, "execution_count", None) or 0, seconds,
                       SYNC_COUNTER.calls - self._sync_calls_at_start,
-                      {clock: tuple(values) for clock, values in CLOCK_READINGS.values.items()})
+                      {clock: tuple(values) for clock, values in CLOCK_READINGS.values.items()},
+                      next(self._runs))
+        updated = WATCH.end_of_cell()
+        if updated:
+            self.trained_in.append((run, updated))
         for name in self.watched:
             if _fingerprint(self._namespace.get(name)) != self._before.get(name):
                 self.assigned_in[name] = run
+
+    def cells_training(self, parameters: Any) -> list[CellRun]:
+        """The cells that updated any of ``parameters``, in the order they ran."""
+        parameters = list(parameters)
+        return [run for run, updated in self.trained_in
+                if any(parameter in updated for parameter in parameters)]
 
 
 def _fingerprint(value: Any) -> tuple:
@@ -119,6 +140,8 @@ class _ClockReadings:
 
 
 CLOCK_READINGS = _ClockReadings()
+
+
 HALF_KEPT = 50_000
 #: The clocks of the time module whose readings are kept; timeit.default_timer is perf_counter.
 RECORDED_CLOCKS = ("perf_counter", "time", "monotonic", "perf_counter_ns", "time_ns",
@@ -169,6 +192,7 @@ def install_cell_clock(*watched: str) -> CellClock:
     setattr(shell, CLOCK_ATTRIBUTE, clock)
     count_cuda_synchronize()
     record_clock_readings()
+    watch_training()
     return clock
 
 

@@ -23,7 +23,7 @@ from gpukit.grading.architecture import RELU, Linear, Network, check_model
 from gpukit.grading.checks import IntegrityFinding, call, check_device_selection, fail, fail_on
 from gpukit.grading.gpu import check_trained_on_gpu
 from gpukit.grading.observed import check_placement, check_ran, observe
-from gpukit.grading.timing import check_against_clock, reported_seconds
+from gpukit.grading.timing import check_against_clock, check_trained_in, reported_seconds
 from gpukit.grading.values import check_keys, check_report, plain_number, same_plain_value
 from gpukit_student.data import load_held_back, load_mnist
 
@@ -313,6 +313,8 @@ def check_reported_time(nb, grader, lab, name: str, in_timing) -> float:
     run = check_against_clock(grader, name, reported, min_fraction=lab.timing_min_fraction,
                               hint="read the clock (time.perf_counter()) before and after "
                               "training, in the cell that trains the model.")
+    if name == "torch_train_time" and isinstance(nb.torch_model, torch.nn.Module):
+        check_trained_in(grader, name, run, nb.torch_model, "torch_model")
     if name == "torch_train_time" and grader.gpu_available and nb.device.type == "cuda" \
             and run.cuda_synchronize_calls == 0:
         fail("The PyTorch training time was taken without torch.cuda.synchronize(): GPU work "

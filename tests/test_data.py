@@ -198,7 +198,7 @@ def test_a_grading_kernel_holds_back_training_rows(
     assert np.array_equal(x_held, x_all[rows]) and np.array_equal(y_held, y_all[rows])
     kept = np.setdiff1d(np.arange(60000), rows)
     assert np.array_equal(x_train, x_all[kept]) and np.array_equal(y_train, y_all[kept])
-    held_back.hold_back_training_rows(99)  # another kernel, another slice (monkeypatch undoes it)
+    held_back.hold_back_training_rows(99)  # another seed, another slice (monkeypatch undoes it)
     assert not np.array_equal(held_back.held_back_rows(60000), rows)
 
 

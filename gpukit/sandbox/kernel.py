@@ -1,8 +1,9 @@
 """``python -m gpukit.sandbox.kernel -f CONNECTION_FILE``: a grading kernel and its supervisor.
 
 1. Enter the namespaces (isolation.py) while this process still has one thread.
-2. Fork. The child becomes the IPython kernel: it dies with its supervisor, takes the
-   integrity baseline (gpukit/grading/integrity.py) as the first cell starts, and serves
+2. Fork. The child becomes the IPython kernel: it dies with its supervisor, holds back a
+   slice of every training split from the notebook (gpukit_student/data/held_back.py), takes
+   the integrity baseline (gpukit/grading/integrity.py) as the first cell starts, and serves
    nbgrader over the connection file's (Unix) sockets.
 3. The parent supervises from outside the kernel, where student code cannot reach it: every
    tenth of a second it counts the kernel's whole process tree, and a thread beside it measures
@@ -16,7 +17,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import select
 import signal
 import sys
@@ -87,10 +87,10 @@ def _run_kernel(argv: list[str]) -> None:
     # Import what the checks use before the student can: the baseline records the real ones.
     from gpukit.grading import integrity
     integrity.preload()
-    # A fresh random slice of each training split, which the notebook never sees and the
-    # accuracy checks measure the trained models on (gpukit_student/data/held_back.py).
-    from gpukit_student.data.held_back import hold_back_training_rows
-    hold_back_training_rows(secrets.randbits(32))
+    # A slice of each training split, which the notebook never sees and the accuracy checks
+    # measure the trained models on (gpukit_student/data/held_back.py).
+    from gpukit_student.data.held_back import GRADING_SEED, hold_back_training_rows
+    hold_back_training_rows(GRADING_SEED)
     app = IPKernelApp.instance()
     app.initialize(argv)
     # The kernelspec starts Python with -P, so nothing beside the submission was importable while

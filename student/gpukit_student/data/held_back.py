@@ -1,11 +1,15 @@
 """Training images that a grading kernel keeps back from the notebook it runs.
 
 When the grader runs a submitted notebook, its kernel asks (before any notebook code runs) to
-hold back a random slice of every dataset's training split: the notebook's loads then return
+hold back a slice of every dataset's training split: the notebook's loads then return
 the training split without those rows, and the grader's checks measure the trained model on
 them. An honest model scores alike on images it never saw and on the test set; a model that
 recognises the test images (looks them up, or was trained on them) scores far higher on the
 test set than on the held-back images, and the grader sees it.
+
+The slice is the same in every grading kernel (GRADING_SEED), so that a notebook graded twice
+trains on the same images and gets the same grade. It is no secret: knowing which images are
+held back does not help a model that learnt from the test set look honest.
 
 Outside a grading kernel nothing is held back: a student's loads return every training image.
 """
@@ -20,6 +24,8 @@ import numpy as np
 HELD_BACK_ROWS = 5000
 #: ... and never more than this fraction of a (smaller) training split.
 HELD_BACK_FRACTION = 0.1
+#: Picks the rows every grading kernel holds back.
+GRADING_SEED = 20261204
 
 
 @dataclass
@@ -32,7 +38,7 @@ _STATE = _HoldingBack()
 
 def hold_back_training_rows(seed: int) -> None:
     """From now on, every training split this process loads lacks the rows ``seed`` picks
-    (called by the grading kernel before the notebook runs; ``seed`` is drawn per kernel)."""
+    (called by the grading kernel, with GRADING_SEED, before the notebook runs)."""
     _STATE.seed = seed
 
 

@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 
 from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
+from gpukit.grading.autograder import AUTOGRADER_VARIABLE
 from gpukit.demo.run import prepare_demo_course
 from gpukit.sandbox import kernelspec
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         # The demo course's own data directory: the given datasets, linked, plus the generated
         # Fashion-MNIST stand-in where the real one is missing (labs 3 and 4).
         os.environ["GPUKIT_DATA_DIR"] = str(work / "course" / "data")
-        os.environ["GPUKIT_COURSE_ROOT"] = str(course.root)
+        os.environ[AUTOGRADER_VARIABLE] = str(CourseLayout(course.root).autograder)
         kernelspec.install(course.root)
         for each in loaded.course.assignments:
             print(f"1/3 gpukit grade of one reference submission of {each.name} ...", flush=True)

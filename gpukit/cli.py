@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("render", run_render, "Render the lab templates into nbgrader master notebooks in "
             "source/ (no nbgrader step).")
     sub = command("release", run_release, "Render the templates, then run nbgrader to produce "
-                  "release/ (for students) and solutions/ (with the graders' rubric).")
+                  "release/ (for students), solutions/ (with the graders' rubric) and autograder/ "
+                  "(the hidden checks that grade, runnable with plain pytest).")
     sub.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub = command("grade", run_grade, "Autograde a directory of submissions through nbgrader, "
                   "in parallel, and write grades.csv, per-student feedback HTML (without hidden "
@@ -190,7 +191,8 @@ def run_release(args: argparse.Namespace) -> int:
 
     for lab in release_course(_loaded(args), progress=not args.no_progress):
         print(f"{lab.name}: master {lab.source}\n  release  {lab.release}\n"
-              f"  solution {lab.solution}\n  rubric   {lab.rubric}")
+              f"  solution {lab.solution}\n  rubric   {lab.rubric}\n"
+              f"  checks   {lab.autograder}")
     return 0
 
 

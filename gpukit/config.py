@@ -27,8 +27,6 @@ from gpukit.labs.base import LabSettings
 from gpukit.settings import identifier, one_of, positive, setting
 
 CONFIG_FILE_NAME = "grading_config.py"
-# Set for grading kernels (nbgrader_settings.py): where the hidden checks find the course.
-COURSE_ROOT_VARIABLE = "GPUKIT_COURSE_ROOT"
 GPU_POLICIES = ("require", "prefer", "ignore")
 
 

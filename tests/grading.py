@@ -14,7 +14,19 @@ import nbformat
 from gpukit.config import Lab, LoadedConfig, load_config
 from gpukit.demo.run import prepare_demo_course
 from gpukit.demo.sample_class import sample_class
+from gpukit.release.autograder import write_autograder
 from gpukit.release.release import release_course
+
+
+def reconfigure(course_root: Path, change: str) -> LoadedConfig:
+    """Append ``change`` to the course's grading_config.py and write its autograder/ again, as
+    an instructor who changes a setting the checks read (the GPU policy) runs `gpukit release`."""
+    config = course_root / "grading_config.py"
+    config.write_text(config.read_text() + change)
+    loaded = load_config(config)
+    for lab in loaded.course.assignments:
+        write_autograder(loaded, lab)
+    return loaded
 
 
 def run_gpukit_grade(course_root: Path, lab_name: str, submissions: Path, output: Path, *,

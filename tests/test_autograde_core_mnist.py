@@ -15,7 +15,7 @@ import pytest
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from gpukit.labs.core_mnist.fixtures.expected import FULL
-from tests.grading import read_rows, run_gpukit_grade
+from tests.grading import read_rows, reconfigure, run_gpukit_grade
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +38,8 @@ def require_policy_run(released_course, mnist_data_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("require")
     course_dir = work / "course"
     prepare_demo_course(released_course, course_dir)
-    config = course_dir / "grading_config.py"
-    config.write_text(config.read_text() + "config = dataclasses.replace(config, "
-                      "gpu_policy='require')\n")
+    reconfigure(course_dir, "config = dataclasses.replace(config, "
+                "gpu_policy='require')\n")
     submissions = work / "submissions"
     submissions.mkdir()
     shutil.copy(CourseLayout(released_course.root).solution(released_course.course.lab("core_mnist")),

@@ -16,7 +16,7 @@ import pytest
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
 from gpukit.labs.gpu_basics.fixtures import expected
-from tests.grading import read_rows, run_gpukit_grade
+from tests.grading import read_rows, reconfigure, run_gpukit_grade
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +32,8 @@ def course_settings_run(released_course, tmp_path_factory):
     work = tmp_path_factory.mktemp("require")
     course_dir = work / "course"
     prepare_demo_course(released_course, course_dir)
-    config = course_dir / "grading_config.py"
-    config.write_text(config.read_text() + "config = dataclasses.replace(config, "
-                      "gpu_policy='require', cell_timeout_s=5)\n")
+    reconfigure(course_dir, "config = dataclasses.replace(config, "
+                "gpu_policy='require', cell_timeout_s=5)\n")
     submissions = work / "submissions"
     submissions.mkdir()
     solution = CourseLayout(released_course.root).solution(lab)

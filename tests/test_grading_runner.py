@@ -1,37 +1,16 @@
-"""The in-kernel check runner: how each way a check ends becomes an outcome."""
+"""The in-kernel check runner: how each way a check ends becomes an outcome, reading nothing of
+the course but its autograder/ folder."""
 
 from __future__ import annotations
 
 import gc
 import json
-import sys
 
 import pytest
 
+from gpukit.grading.autograder import AUTOGRADER_VARIABLE, FrozenLab
 from gpukit.grading.outcome import MIME_TYPE, CheckFailed, CheckOutcome
 from gpukit.grading.runner import run_check
-
-# A course's own lab (labs/probe/ beside grading_config.py), whose checks say how checks end.
-PROBE_LAB = '''
-from dataclasses import dataclass
-
-from gpukit.labs.base import LabPoints, LabSettings, assignment_name, check_points, points_of
-from gpukit.settings import fraction, setting
-
-
-@dataclass(frozen=True)
-class Points(LabPoints):
-    ok: float = check_points(1, help="The answer.")
-
-
-@dataclass(frozen=True)
-class Lab(LabSettings):
-    TITLE = "How checks end"
-
-    name: str = assignment_name()
-    keras_accuracy_threshold: float = setting(0.97, help="A threshold.", rule=fraction)
-    points: Points = points_of(Points)
-'''
 
 CHECKS = '''
 import pytest
@@ -57,6 +36,9 @@ def test_gpu_only(grader):
 def test_threshold(lab):
     assert lab.keras_accuracy_threshold == 0.91
 
+def test_unset_setting(lab):
+    lab.epochs
+
 def test_leaves_cycles(nb):
     import weakref
 
@@ -75,20 +57,20 @@ def test_timed(grader):
 '''
 
 
+def write_autograder(root, gpu_policy="require"):
+    """autograder/probe/ as gpukit release writes it: the checks and the frozen settings."""
+    folder = root / "autograder" / "probe"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test_probe.py").write_text(CHECKS)
+    lab = FrozenLab("probe", "probe", "How checks end", "probe.ipynb", gpu_policy,
+                    {"keras_accuracy_threshold": 0.91}, {"ok": 1}, {})
+    (folder / "settings.json").write_text(json.dumps(lab.to_json()))
+
+
 @pytest.fixture
-def course(tmp_path, monkeypatch, write_config):
-    folder = tmp_path / "labs" / "probe"
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text(PROBE_LAB)
-    (folder / "checks.py").write_text(CHECKS)
-    write_config('course_id="c1", gpu_policy="require", '
-                 'assignments=[probe.Lab(keras_accuracy_threshold=0.91)]',
-                 preamble="from labs import probe")
-    # Each test's course has its own labs/: import it afresh, and forget it afterwards.
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
-        monkeypatch.delitem(sys.modules, module)
-    monkeypatch.setenv("GPUKIT_COURSE_ROOT", str(tmp_path))
+def course(tmp_path, monkeypatch):
+    write_autograder(tmp_path)
+    monkeypatch.setenv(AUTOGRADER_VARIABLE, str(tmp_path / "autograder"))
     return tmp_path
 
 
@@ -101,6 +83,8 @@ def course(tmp_path, monkeypatch, write_config):
     ("gpu_only", "needs_gpu", "Training on the GPU can only be checked on a GPU grader"),
     ("threshold", "passed", ""),
     ("no_such_check", "error", "The grader has no check named 'no_such_check'"),
+    ("unset_setting", "error", "The check could not run on your notebook: AttributeError: The "
+     "lab 'probe' has no setting 'epochs'"),
 ])
 def test_outcomes(course, name, status, message):
     outcome = run_check("probe", name, {"answer": 42})
@@ -109,8 +93,7 @@ def test_outcomes(course, name, status, message):
 
 
 def test_prefer_policy_skips_gpu_only_checks(course):
-    config = course / "grading_config.py"
-    config.write_text(config.read_text().replace('"require"', '"prefer"'))
+    write_autograder(course, gpu_policy="prefer")
     outcome = run_check("probe", "gpu_only", {})
     assert outcome.status == "skipped"
     assert "gpu_policy='prefer'" in outcome.message
@@ -142,3 +125,19 @@ def test_what_a_check_leaves_in_cycles_is_freed_before_the_next_cell(course):
         assert namespace["probe"]() is None
     finally:
         gc.enable()
+
+
+def test_a_missing_autograder_is_the_graders_fault(tmp_path, monkeypatch):
+    monkeypatch.setenv(AUTOGRADER_VARIABLE, str(tmp_path / "autograder"))
+    outcome = run_check("probe", "ok", {"answer": 42})
+    assert outcome.status == "error"
+    assert outcome.message.startswith("The grader's checks of probe are missing")
+    assert "settings.json is missing" in outcome.message
+
+
+def test_the_kernel_reads_no_course_configuration(course, monkeypatch):
+    """A grading_config.py the kernel could find (here, beside the autograder, with another
+    threshold) is not read: the frozen settings are what grades."""
+    (course / "grading_config.py").write_text("raise SystemExit('read by the kernel')\n")
+    monkeypatch.chdir(course)
+    assert run_check("probe", "threshold", {}).status == "passed"

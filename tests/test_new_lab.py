@@ -155,11 +155,12 @@ def _glob_matches(path: str, glob: str) -> bool:
     return len(parts) == len(pattern) and all(map(fnmatch.fnmatch, parts, pattern))
 
 
-def test_a_course_labs_instructor_files_are_hidden_from_grading_kernels(course: Path,
-                                                                        monkeypatch):
+def test_a_course_lab_is_hidden_from_grading_kernels_but_its_released_checks(course: Path,
+                                                                              monkeypatch):
     """The walls nbgrader's configuration gives every grading kernel of this course: the whole
-    course hidden, its settings and labs put back, the lab's template, rubric and fixtures
-    hidden again inside them (gpukit/sandbox/isolation.py applies them)."""
+    course hidden (its settings, its labs with their template, rubric and fixtures), and only
+    its autograder/ put back, where release writes the checks that grade
+    (gpukit/sandbox/isolation.py applies them)."""
     from traitlets.config import Config
 
     from gpukit.course.nbgrader_settings import configure, write_shim
@@ -169,16 +170,17 @@ def test_a_course_labs_instructor_files_are_hidden_from_grading_kernels(course: 
     monkeypatch.setattr(sys, "path", list(sys.path))
     for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
         monkeypatch.delitem(sys.modules, module)
-    for variable in (VARIABLE, "JUPYTER_PATH", "GPUKIT_DATA_DIR", "GPUKIT_COURSE_ROOT"):
+    for variable in (VARIABLE, "JUPYTER_PATH", "GPUKIT_DATA_DIR", "GPUKIT_AUTOGRADER"):
         monkeypatch.setenv(variable, os.environ.get(variable, ""))
     assert main(["new-lab", "mylab"]) == 0
     configure(Config(), str(write_shim(course)))
     walls = SandboxSettings.from_env()
     lab = course / "labs" / "mylab"
     assert str(course) in walls.hidden
-    assert {str(course / "grading_config.py"), str(course / "labs")} <= set(walls.shown)
+    assert str(course / "autograder") in walls.shown
+    assert not {str(course / "grading_config.py"), str(course / "labs")} & set(walls.shown)
     assert {str(lab / name) for name in ("notebook.nb.j2", "rubric.py", "fixtures")} <= \
         set(walls.hidden)
-    assert str(lab / "checks.py") not in walls.hidden
+    assert os.environ["GPUKIT_AUTOGRADER"] == str(course / "autograder")
     for module in [m for m in sys.modules if m == "labs" or m.startswith("labs.")]:
         del sys.modules[module]

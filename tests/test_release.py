@@ -22,7 +22,7 @@ from gpukit.release.release import release_course
 from gpukit.release.render import render_notebook, render_text
 from tests.conftest import REPO, suite_course
 
-GENERATED_TREES = ("source", "release", "solutions")
+GENERATED_TREES = ("source", "release", "solutions", "autograder")
 # Every lab of the suite's course, by assignment name: the per-lab tests run for each.
 LAB_NAMES = [lab.name for lab in suite_course().assignments]
 
@@ -84,7 +84,8 @@ def instructor_release(request, tmp_path_factory) -> Path:
 
 
 def test_committed_generated_files_are_up_to_date(instructor_release):
-    """source/, release/ and solutions/ are build outputs: `gpukit release` must reproduce them."""
+    """source/, release/, solutions/ and autograder/ are build outputs: `gpukit release` must
+    reproduce them, byte for byte (what the instructor sees in autograder/ is what grades)."""
     stale = []
     for tree in GENERATED_TREES:
         fresh_files = sorted(p.relative_to(instructor_release)

@@ -168,6 +168,14 @@ config = Course(course_id="c1", data_dir={data_dir!r}, cell_timeout_s=77,
                 gradebook_url="postgresql://grader:s3cret@db.example/c1",
                 assignments=[mylab.Lab()])
 """
+# As `gpukit release` leaves autograder/ (run in a fresh interpreter, as SETTINGS_OF below).
+WRITE_AUTOGRADER = """
+from gpukit.config import load_config
+from gpukit.release.autograder import write_autograder
+loaded = load_config("grading_config.py")
+for lab in loaded.course.assignments:
+    write_autograder(loaded, lab)
+"""
 # Run in a fresh interpreter, so that `labs` is imported from beside the file loaded.
 SETTINGS_OF = """
 import dataclasses, json, sys
@@ -194,6 +202,9 @@ def test_the_autograder_zip_carries_no_path_or_secret_of_the_instructor(tmp_path
         data_dir=str(tmp_path / "datasets")))
     (root / "source" / "mylab").mkdir(parents=True)  # as `gpukit release` leaves it
     (root / "source" / "mylab" / "mylab.ipynb").write_text("{}")
+    written = subprocess.run([sys.executable, "-c", WRITE_AUTOGRADER], cwd=root,
+                             capture_output=True, text=True, timeout=120)
+    assert written.returncode == 0, written.stderr
     target = tmp_path / "autograder.zip"
     done = subprocess.run([sys.executable, "-m", "gpukit", "gradescope-autograder", "--output",
                            str(target)], cwd=root, capture_output=True, text=True, timeout=300)

@@ -67,6 +67,7 @@ def course(tmp_path):
     workdir.mkdir(parents=True)
     files = {"grading_config.py": "config = None\n",
              "labs/mylab/checks.py": "def test_x():\n    pass\n",
+             "autograder/lab/test_lab.py": "def test_x():\n    pass\n",
              "labs/mylab/notebook.nb.j2": "### BEGIN SOLUTION\n",
              "source/lab/lab.ipynb": "### BEGIN SOLUTION\n",
              "solutions/lab/lab.ipynb": "### BEGIN SOLUTION\n",
@@ -113,25 +114,24 @@ def isolated(kernel: Kernel) -> None:
 
 
 def test_the_course_is_hidden_but_what_the_checks_need(start, course):
-    """The kernel sees the course's settings and its labs' checks, read-only, and its own
-    folder, writable: no master notebook, solution, history, gradebook or other student."""
+    """The kernel sees the course's autograder/ (the checks and their settings), read-only, and
+    its own folder, writable: no settings file, lab folder, master notebook, solution, history,
+    gradebook or other student."""
     kernel = start()
     isolated(kernel)
     out, errors = kernel.run(
         "import os, pathlib\n"
         f"root = pathlib.Path({str(course)!r})\n"
         "print(sorted(os.listdir(root)), sorted(os.listdir(root / 'autograded')))\n"
-        "print((root / 'grading_config.py').read_text().strip())\n"
-        "print((root / 'labs' / 'mylab' / 'checks.py').read_text().splitlines()[0])\n"
-        "print(repr((root / 'labs' / 'mylab' / 'notebook.nb.j2').read_text()))\n"
+        "print((root / 'autograder' / 'lab' / 'test_lab.py').read_text().splitlines()[0])\n"
+        "print([name for name in ('grading_config.py', 'labs') if (root / name).exists()])\n"
         "pathlib.Path('mine.txt').write_text('ok')\n"
-        "(root / 'labs' / 'mylab' / 'checks.py').write_text('')\n")
-    assert out.splitlines() == ["['autograded', 'grading_config.py', 'labs'] ['alice']",
-                                "config = None", "def test_x():", "''"]
+        "(root / 'autograder' / 'lab' / 'test_lab.py').write_text('')\n")
+    assert out.splitlines() == ["['autograded', 'autograder'] ['alice']", "def test_x():", "[]"]
     assert errors == ["OSError: [Errno 30] Read-only file system: "
-                      f"'{course / 'labs' / 'mylab' / 'checks.py'}'"]
+                      f"'{course / 'autograder' / 'lab' / 'test_lab.py'}'"]
     assert (course / "autograded" / "alice" / "lab" / "mine.txt").read_text() == "ok"
-    assert (course / "labs" / "mylab" / "checks.py").read_text().startswith("def test_x")
+    assert (course / "autograder" / "lab" / "test_lab.py").read_text().startswith("def test_x")
 
 
 def test_the_kits_instructor_files_are_hidden_and_its_checks_readable(start):

@@ -31,7 +31,13 @@ from tqdm import tqdm
 import gpukit
 import gpukit_student
 from gpukit.autograde.job import GradingJob, prepare_template
-from gpukit.autograde.preflight import canary_job, canary_passed_before, judge_canary, preflight
+from gpukit.autograde.preflight import (
+    canary_job,
+    canary_passed_before,
+    check_autograder,
+    judge_canary,
+    preflight,
+)
 from gpukit.autograde.records import STATUSES, SubmissionRecord
 from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
 from gpukit.autograde.submissions import Submission, find_submissions
@@ -72,6 +78,7 @@ def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
         # Every lab has checks that need a GPU to mean anything: with GPU nodes in the cluster,
         # jobs go there, so those checks are graded rather than skipped or flagged.
         runner = dataclasses.replace(runner, gpus=1)
+    check_autograder(course, lab, say=say)
     if options.preflight:
         preflight(course, lab, say=say,
                   cluster_gpus=runner.cluster_gpus() if isinstance(runner, RayCluster) else None)

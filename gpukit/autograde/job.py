@@ -38,6 +38,7 @@ from gpukit.course import nbgrader_steps
 from gpukit.course.layout import COURSE_LABS, CourseLayout, notebook_stem
 from gpukit.course.nbgrader_settings import write_shim
 from gpukit.errors import NbgraderError
+from gpukit.release.autograder import AUTOGRADER_DIR
 from gpukit.sandbox.settings import NO_WALLS, Walls
 
 # Environment variables that cap a grading kernel's threads (NumPy's BLAS, PyTorch, TensorFlow):
@@ -52,11 +53,12 @@ TEMPLATE_CONFIG = '''\
 # (gpukit/autograde/job.py). Do not edit: it is made again for every batch.
 {course}'''
 # What a job's course holds: files a job copies (it writes them), and folders it links (shared
-# by every job): the lab's source (without its master notebook) and release, and the course's
-# own labs. The kernel sees none of them but the labs' checks (gpukit/sandbox).
+# by every job): the lab's source (without its master notebook) and release, the course's own
+# labs (its settings' classes) and the assignment's autograder. The kernel sees none of them but
+# the autograder (gpukit/sandbox).
 TEMPLATE_COPIED = (CONFIG_FILE_NAME, "nbgrader_config.py", "gradebook.db")
 MASTER_DIGEST = "master.sha256"  # the template's trace of the master notebook it no longer holds
-TEMPLATE_LINKED = ("source", "release", COURSE_LABS)
+TEMPLATE_LINKED = ("source", "release", COURSE_LABS, AUTOGRADER_DIR)
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ class JobResult:
 
 def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     """The course a job grades in, as a folder: the course's settings (a snapshot with the data
-    directory made absolute), the lab's release and the source's other files, and a gradebook
-    made by `nbgrader generate_assignment`, so it holds the assignment and no student's data.
+    directory made absolute), the lab's release and the source's other files, the assignment's
+    autograder, and a gradebook made by `nbgrader generate_assignment`, so it holds the
+    assignment and no student's data.
 
     The master notebook (every solution) is gone once the gradebook is made: nbgrader's
     autograde needs only the gradebook and the source's other files, and a job holds nothing of
@@ -122,6 +125,9 @@ def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     if layout.labs.is_dir():  # the course's own labs (the kit's are in the installed package)
         shutil.copytree(layout.labs, folder / COURSE_LABS,
                         ignore=shutil.ignore_patterns("__pycache__"))
+    # The checks that grade, as released (pre-flight saw that they are current).
+    shutil.copytree(layout.autograder / lab.name, folder / AUTOGRADER_DIR / lab.name,
+                    ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
     nbgrader_steps.generate_assignment(folder, lab.name)
     master = CourseLayout(folder).source(lab)
     (folder / MASTER_DIGEST).write_text(hashlib.sha256(master.read_bytes()).hexdigest())

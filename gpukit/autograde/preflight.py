@@ -1,8 +1,10 @@
 """The grader proves itself before it grades anyone: pre-flight checks, then a canary.
 
-Pre-flight: the lab's datasets are present and verify against their checksums; the sandbox's
-isolation works here (or its absence is said); the GPU policy can be met. Then the **canary**:
-the lab's own solution notebook is graded through the very path the students' notebooks take.
+Pre-flight: the assignment's autograder/ is what `gpukit release` writes now (not stale, not
+edited by hand: it is what grades); the lab's datasets are present and verify against their
+checksums; the sandbox's isolation works here (or its absence is said); the GPU policy can be
+met. Then the **canary**: the lab's own solution notebook is graded through the very path the
+students' notebooks take.
 It must get every automatic point (GPU-only checks skipped under the policy aside); if it does
 not, the environment is at fault, and grading stops before a single student is blamed for it.
 A canary that passed is remembered in the output folder with the grader's version, so a rerun
@@ -23,6 +25,7 @@ from gpukit.autograde.writer import record_of
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
+from gpukit.release.autograder import stale_autograder
 from gpukit_student.data import resolve_spec, verify_dataset
 
 CANARY = "canary-solution"
@@ -55,6 +58,22 @@ def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = No
     else:
         say(f"pre-flight: {'a GPU' if gpu else 'no GPU'} here, gpu_policy="
             f"{course.course.gpu_policy!r}")
+
+
+def check_autograder(course: LoadedConfig, lab: Lab,
+                     say: Callable[[str], None] = print) -> None:
+    """Stop unless autograder/<assignment>/ is exactly what release writes now: it is what
+    grades. (Always checked, pre-flight or not: it costs a few file reads.)"""
+    stale = stale_autograder(course, lab)
+    if stale:
+        raise GpukitError(
+            f"Pre-flight: the checks that grade {lab.name} are not what `gpukit release` writes "
+            f"from the course now: {', '.join(stale)} "
+            f"{'is' if len(stale) == 1 else 'are'} missing, out of date or edited by hand. "
+            "Nothing was graded.",
+            hint="Run `gpukit release` to write autograder/ again (change a check in the lab's "
+            "checks.py, a threshold or points in grading_config.py, never in autograder/).")
+    say(f"pre-flight: autograder/{lab.name}/ is the released one")
 
 
 def check_feedback_rendering() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpukit.config import CONFIG_FILE_NAME, Lab
+from gpukit.config import Lab
 
 RUBRIC_NAME = "RUBRIC.md"
 COURSE_LABS = "labs"  # a course's own labs, one folder each (gpukit new-lab)
@@ -32,11 +32,15 @@ class CourseLayout:
         other students' folders beside it must stay hidden (see :meth:`shown_to_kernels`)."""
         return [self.root, self.root / "autograded"]
 
+    @property
+    def autograder(self) -> Path:
+        """The hidden checks and frozen settings of every assignment (gpukit release)."""
+        return self.root / "autograder"
+
     def shown_to_kernels(self) -> list[Path]:
-        """What a grading kernel needs of the course, put back read-only: its settings (the
-        checks load them) and its own labs (their checks; their instructor-only files stay
-        hidden: gpukit.labs.INSTRUCTOR_ONLY)."""
-        return [self.root / CONFIG_FILE_NAME, self.labs]
+        """What a grading kernel needs of the course, put back read-only: its autograder/ (the
+        checks and the settings they read), nothing else."""
+        return [self.autograder]
 
     def source(self, lab: Lab) -> Path:
         return self.root / "source" / lab.name / lab.notebook

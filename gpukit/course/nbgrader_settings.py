@@ -14,8 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gpukit.config import CONFIG_FILE_NAME, COURSE_ROOT_VARIABLE, LoadedConfig, load_config
+from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
 from gpukit.course.layout import CourseLayout
+from gpukit.grading.autograder import AUTOGRADER_VARIABLE
 from gpukit.labs import instructor_files
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
@@ -105,10 +106,15 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
 
     # Kernels started by nbgrader inherit this process's environment: that is how the notebooks'
     # load_mnist() finds the configured data directory, and the hidden checks the course's
-    # grading_config.py (and through it the labs' checks), without any path in the notebook.
-    os.environ["GPUKIT_DATA_DIR"] = str(loaded.data_dir)
-    os.environ[COURSE_ROOT_VARIABLE] = str(loaded.root)
+    # autograder/, without any path in the notebook.
+    os.environ.update(kernel_variables(loaded))
     return loaded
+
+
+def kernel_variables(loaded: LoadedConfig) -> dict[str, str]:
+    """What a grading kernel is told of the course: where the data and the autograder are."""
+    return {"GPUKIT_DATA_DIR": str(loaded.data_dir),
+            AUTOGRADER_VARIABLE: str(CourseLayout(loaded.root).autograder)}
 
 
 def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
@@ -117,29 +123,38 @@ def _grade_in_sandbox(c, loaded: LoadedConfig) -> None:
     The kernel talks to nbgrader over Unix sockets ("ipc"), which keep working inside the
     kernel's network namespace, where there is no network at all.
     """
-    course, root = loaded.course, loaded.root
-    environment = grader_environment()
-    kernelspec.install(root)
+    kernelspec.install(loaded.root)
     c.LimitedExecute.kernel_name = kernelspec.KERNEL_NAME
     c.KernelManager.transport = "ipc"
-    # Unix socket paths must be absolute (nbgrader and the kernel have different working
-    # directories), short (108 bytes at most) and writable by the kernel: not the course. One
-    # directory per nbgrader process: jupyter_client numbers ipc sockets by looking for free
-    # file names, which races when two gradings run at once (seen: "Invalid Signature").
+    c.KernelManager.ip = socket_path()
+    os.environ[SANDBOX_VARIABLE] = sandbox_settings(loaded).to_env()
+
+
+def socket_path() -> str:
+    """Where a process's grading kernels put their Unix sockets.
+
+    Unix socket paths must be absolute (nbgrader and the kernel have different working
+    directories), short (108 bytes at most) and writable by the kernel: not the course. One
+    directory per process: jupyter_client numbers ipc sockets by looking for free file names,
+    which races when two gradings run at once (seen: "Invalid Signature")."""
     base = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}"
     base.mkdir(mode=0o700, exist_ok=True)
     sockets = tempfile.mkdtemp(prefix="k", dir=base)
     atexit.register(shutil.rmtree, sockets, ignore_errors=True)
-    c.KernelManager.ip = os.path.join(sockets, "kernel")
-    layout = CourseLayout(root)
+    return os.path.join(sockets, "kernel")
+
+
+def sandbox_settings(loaded: LoadedConfig) -> SandboxSettings:
+    """The grading kernel's limits and walls: the course's limits; the course hidden but its
+    autograder/, the data and the grader's Python environment, read-only."""
+    course, layout, environment = loaded.course, CourseLayout(loaded.root), grader_environment()
     hidden = [*hidden_from_kernels(loaded), *instructor_files(course_lab_folders(loaded))]
-    settings = SandboxSettings(
+    return SandboxSettings(
         memory_limit_mb=course.memory_limit_mb, process_limit=course.process_limit,
         isolate=course.sandbox, read_only=[str(loaded.data_dir), *map(str, environment)],
         hidden=[str(path) for path in hidden],
         shown=[str(path) for path in [*layout.shown_to_kernels(), loaded.data_dir,
                                       *environment]])
-    os.environ[SANDBOX_VARIABLE] = settings.to_env()
 
 
 def grader_environment() -> list[Path]:

@@ -58,7 +58,8 @@ def demo_submissions(course_root: Path, lab: Lab) -> list[DemoSubmission]:
 
 
 def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
-    """A fresh scratch course in workdir, configured like the real one, with its masters."""
+    """A fresh scratch course in workdir, configured like the real one, with its masters and
+    the checks that grade them."""
     from gpukit.config import load_config
 
     if workdir.exists():
@@ -70,6 +71,8 @@ def prepare_demo_course(loaded: LoadedConfig, workdir: Path) -> LoadedConfig:
         data_dir=str(data_dir)))
     write_shim(workdir)
     shutil.copytree(loaded.root / "source", workdir / "source")
+    shutil.copytree(loaded.root / "autograder", workdir / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return load_config(workdir / "grading_config.py")
 
 

@@ -4,9 +4,11 @@ The cell clock the notebooks install is the student runtime's (gpukit_student.cl
 have it too, since the lab's setup cell calls it.
 
 Hidden test cells of a master notebook hold one line, ``check(assignment, name, globals())``;
-the check itself is a pytest test in the lab folder's ``checks.py`` (gpukit/labs/<lab>/), which
-is never released. See gpukit/labs/README.md for how checks work and each lab's README.md for
-what its checks verify.
+the check itself is a pytest test in the course's ``autograder/<assignment>/`` (autograder.py),
+which ``gpukit release`` writes from the lab folder's ``checks.py`` and which is never released.
+runner.py is the harness every way of grading uses. Nothing here reads the course's
+configuration. See gpukit/labs/README.md for how checks work and each lab's README.md for what
+its checks verify.
 """
 
 from typing import Any

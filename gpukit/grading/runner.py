@@ -1,10 +1,17 @@
-"""Run one hidden check (a pytest test in the lab's checks.py) inside the grading kernel.
+"""The harness of the hidden checks: run one (a pytest test) on a notebook's live objects.
 
 A master notebook's hidden test cell is the single line ``check(assignment, name, globals())``.
-This module finds the assignment's lab folder's ``checks.py``, runs its ``test_<name>`` with
-pytest in this process (the test needs the live objects: the student's trained models), and
-shows the outcome: one sentence for the student, and a machine-readable copy for gpukit grade.
-A failing outcome is raised as :class:`CheckFailed`, so nbgrader scores the cell zero.
+In the grading kernel, :func:`check` finds the assignment's folder of the course's
+``autograder/`` (autograder.py), runs its ``test_<name>`` with pytest in this process (the test
+needs the live objects: the student's trained models), and shows the outcome: one sentence for
+the student, and a machine-readable copy for gpukit grade. A failing outcome is raised as
+:class:`CheckFailed`, so nbgrader scores the cell zero.
+
+:func:`run_test` is the harness itself (the fixtures ``nb``, ``lab`` and ``grader``, the
+integrity scan around the check, and how each way a test ends becomes an outcome): the grading
+kernel, ``pytest autograder/`` (which reads the outcomes the kernel shows) and
+``scripts/gpu-acceptance`` (which calls it directly on a GPU machine without Jupyter) all grade
+through it.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from gpukit.config import COURSE_ROOT_VARIABLE, Lab, LoadedConfig, find_config, load_config
 from gpukit.grading import integrity
+from gpukit.grading.autograder import Autograder, AutograderMissing, FrozenLab
 from gpukit.grading.checks import CheckFailure, IntegrityFinding
 from gpukit.grading.outcome import FAILING, TAMPERING_OUTCOME, CheckFailed, CheckOutcome
 from gpukit_student.clock import CellClock, current_clock
@@ -35,7 +42,10 @@ PYTEST_ARGS = ["-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:ju
                # and PyTorch that alone costs most of a second per check.
                "-p", "no:unraisableexception", "-p", "no:threadexception",
                "--import-mode=importlib",
-               "-o", "addopts=", "-o", "python_files=test_*.py"]
+               # The autograder folder's conftest.py is for plain pytest (it executes notebooks);
+               # in the kernel the notebook is this process, and the fixtures are this module's.
+               "--noconftest",
+               "-o", "addopts=", "-o", "pythonpath=", "-o", "python_files=test_*.py"]
 
 
 class NeedsGpu(Exception):
@@ -46,8 +56,7 @@ class NeedsGpu(Exception):
 class Grader:
     """What a check knows about the grading machine and course (the ``grader`` fixture)."""
 
-    lab: Lab
-    config: LoadedConfig
+    lab: FrozenLab
     gpu_available: bool
     clock: CellClock | None
     measured: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -59,7 +68,7 @@ class Grader:
 
     @property
     def gpu_policy(self) -> str:
-        return self.config.course.gpu_policy
+        return self.lab.gpu_policy
 
     def require_gpu(self, what: str) -> None:
         """Stop a GPU-only check on a CPU grader, as gpu_policy says (gpukit/labs/README.md)."""
@@ -83,15 +92,21 @@ def check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOutcome
 
 
 def run_check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOutcome:
+    """Hidden check ``name`` of ``assignment``, from the autograder/ this kernel was given."""
     import torch
 
-    config = load_config(_course_root() / "grading_config.py")
-    lab = config.course.assignment(assignment)
-    test_file = lab.checks_file
-    if not test_file.is_file():
-        return CheckOutcome(name, "error", f"The grader's check file {test_file} is missing; "
-                            "tell your instructor.")
-    grader = Grader(lab, config, torch.cuda.is_available(), current_clock())
+    try:
+        autograder = Autograder.of(assignment)
+    except AutograderMissing as missing:
+        return CheckOutcome(name, "error", f"The grader's checks of {assignment} are missing "
+                            f"({missing}); tell your instructor.")
+    grader = Grader(autograder.lab, torch.cuda.is_available(), current_clock())
+    return run_test(autograder.test_file, name, namespace, grader)
+
+
+def run_test(test_file: Path, name: str, namespace: dict[str, Any],
+             grader: Grader) -> CheckOutcome:
+    """``test_<name>`` of ``test_file`` on ``namespace``, with the integrity scan around it."""
     tampered = integrity.verify()
     if tampered:
         return _integrity_outcome(name, tampered, grader.gpu_available)
@@ -150,11 +165,6 @@ def _environment_variable(name: str, value: str):
             os.environ[name] = previous
 
 
-def _course_root() -> Path:
-    root = os.environ.get(COURSE_ROOT_VARIABLE)
-    return Path(root) if root else find_config().parent
-
-
 class Notebook:
     """The student's notebook namespace, with a clear failure for a name that is not defined."""
 
@@ -191,7 +201,7 @@ class _CheckPlugin:
         return self._grader
 
     @pytest.fixture
-    def lab(self) -> Lab:
+    def lab(self) -> FrozenLab:
         return self._grader.lab
 
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> None:

@@ -1,4 +1,5 @@
-"""Release: templates -> source/ (masters) -> release/ (student) and solutions/ (with rubric).
+"""Release: templates -> source/ (masters) -> release/ (student), solutions/ (with rubric) and
+autograder/ (the hidden checks that grade, with the lab's frozen settings: autograder.py).
 
 A lab whose notebook imports the student runtime also gets the runtime's wheel in source/, which
 nbgrader copies into release/ and solutions/ with the notebook.
@@ -16,6 +17,7 @@ from gpukit.config import LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.course.nbgrader_settings import write_shim
+from gpukit.release.autograder import write_autograder
 from gpukit.release.render import render_notebook, render_rubric, write_notebook
 from gpukit.release.student_wheel import (
     PACKAGE,
@@ -32,6 +34,7 @@ class ReleasedLab:
     release: Path
     solution: Path
     rubric: Path
+    autograder: Path
 
 
 def release_course(loaded: LoadedConfig, *, progress: bool = True) -> list[ReleasedLab]:
@@ -55,9 +58,10 @@ def release_course(loaded: LoadedConfig, *, progress: bool = True) -> list[Relea
             nbgrader_steps.generate_solution(loaded.root, lab.name)
             # After generate_solution: with --force it empties solutions/<lab>/ first.
             layout.rubric(lab).write_text(render_rubric(lab, master))
+            autograder = write_autograder(loaded, lab)
             bar.update()
             released.append(ReleasedLab(lab.name, layout.source(lab), layout.release(lab),
-                                        layout.solution(lab), layout.rubric(lab)))
+                                        layout.solution(lab), layout.rubric(lab), autograder))
     return released
 
 

@@ -9,9 +9,10 @@ manual grading.
 
 The autograder zip holds ``setup.sh`` and ``run_autograder`` at its root, as Gradescope
 requires, with a copy of the kit and of the course's grading side of the assignment (its master
-notebook, hidden checks and configuration: Gradescope keeps the zip on its side, students never
-see it). ``run_autograder`` moves that course to a scratch folder (the grading kernel sees
-nothing of the course it grades: no copy may stay at a known path), grades
+notebook, its autograder/ folder of hidden checks, and configuration: Gradescope keeps the zip
+on its side, students never see it). ``run_autograder`` moves that course to a scratch folder
+(the grading kernel sees nothing of the course it grades: no copy may stay at a known path),
+grades
 /autograder/submission there with `gpukit grade` and writes
 /autograder/results/results.json with `gpukit export --format gradescope --student`.
 
@@ -33,7 +34,8 @@ from pathlib import Path
 
 import gpukit
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig, python_source
-from gpukit.course.layout import COURSE_LABS
+from gpukit.course.layout import COURSE_LABS, CourseLayout
+from gpukit.release.autograder import AUTOGRADER_DIR, stale_autograder, top_files
 from gpukit.reports.classbook import ClassResults, StudentResult
 from gpukit.reports.exports import ExportError
 
@@ -140,6 +142,11 @@ def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
         raise ExportError(f"Gradescope visibility is one of {', '.join(VISIBILITIES)}, "
                           f"not {visibility!r}.")
     kit = _kit_checkout()
+    stale = stale_autograder(course, lab)
+    if stale:
+        raise ExportError(f"The checks that grade {lab.name} are not what `gpukit release` writes "
+                          f"now ({', '.join(stale)}): the zip would grade with them.",
+                          hint="Run `gpukit release` first.")
     source = course.root / "source" / lab.name
     if not source.is_dir():
         raise ExportError(f"{source} does not exist.",
@@ -154,6 +161,11 @@ def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
         (tree / "course" / CONFIG_FILE_NAME).write_text(AUTOGRADER_CONFIG.format(
             assignment=lab.name, course=python_source(settings)))
         shutil.copytree(source, tree / "course" / "source" / lab.name)
+        checks = CourseLayout(course.root).autograder
+        shutil.copytree(checks / lab.name, tree / "course" / AUTOGRADER_DIR / lab.name,
+                        ignore=_IGNORED)
+        for name in top_files():
+            shutil.copy(checks / name, tree / "course" / AUTOGRADER_DIR / name)
         if not lab.folder.is_relative_to(kit / "gpukit"):  # the course's own lab
             shutil.copytree(lab.folder, tree / "course" / COURSE_LABS / lab.lab_id,
                             ignore=_IGNORED)

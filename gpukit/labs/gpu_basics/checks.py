@@ -2,7 +2,8 @@
 
 Each ``test_<name>`` is one graded cell of the notebook (grade id ``<name>``), run inside the
 grading kernel by ``gpukit.grading.check``. The fixtures: ``nb`` (the student's namespace),
-``lab`` (the lab's settings from grading_config.py) and ``grader`` (the machine and policy).
+``lab`` (the lab's settings as released: settings.json beside this file in autograder/) and
+``grader`` (the machine and policy).
 
 Every failure message is one sentence for the student: it says what is wrong, never the check's
 code or the expected value. The grader never trusts a number the notebook reports: it calls the

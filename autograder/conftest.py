@@ -1,0 +1,6 @@
+"""pytest autograder/ [--notebook PATH]: the course's hidden checks on a notebook.
+
+Written by `gpukit release` from the kit (gpukit/release/autograder.py): edit that, then run `gpukit release`.
+"""
+
+from gpukit.autograde.pytest_plugin import pytest_addoption, pytest_terminal_summary  # noqa: F401

@@ -1,0 +1,7 @@
+"""pytest autograder/fashion_ann [--notebook PATH]: execute the notebook (the solution
+without --notebook) in a grading kernel and report each hidden check with its points.
+
+Written by `gpukit release` from the kit's gpukit/labs/fashion_ann/checks.py and grading_config.py: edit that, then run `gpukit release`.
+"""
+
+from gpukit.autograde.pytest_plugin import pytest_pycollect_makemodule  # noqa: F401

@@ -29,8 +29,8 @@ from nbclient import NotebookClient
 
 from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
-from gpukit.grading.autograder import AUTOGRADER_VARIABLE
 from gpukit.demo.run import prepare_demo_course
+from gpukit.grading.autograder import AUTOGRADER_VARIABLE
 from gpukit.sandbox import kernelspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

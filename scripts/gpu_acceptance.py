@@ -40,7 +40,6 @@ import argparse
 import contextlib
 import functools
 import importlib.util
-import inspect
 import io
 import json
 import os
@@ -61,7 +60,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gpukit.config import load_config  # noqa: E402
+from gpukit.grading.autograder import Autograder, FrozenLab  # noqa: E402
 from gpukit.grading.checks import IntegrityFinding  # noqa: E402
+from gpukit.grading.harness import Grader, Notebook, call_check  # noqa: E402
 
 # The instructor's course (its committed solutions and settings); its labs by id: COURSE.lab().
 COURSE = load_config(REPO / "grading_config.py").course
@@ -150,45 +151,48 @@ def solution_cell(assignment: str, cell_id: str) -> str:
     return next("".join(c["source"]) for c in solution_cells(assignment) if c["id"] == cell_id)
 
 
-def hidden_checks(template: str) -> types.ModuleType:
-    return importlib.import_module(f"gpukit.labs.{template}.checks")
+def hidden_checks(assignment: str) -> types.ModuleType:
+    """The assignment's checks as released in autograder/ (what grades the class)."""
+    path = released(assignment).test_file
+    name = f"autograder_{assignment}"
+    if name not in sys.modules:  # once: its dataclasses look their module up while defined
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
-class Notebook:
-    """The ``nb`` fixture: the namespace's names as attributes, as the grading runner gives."""
-
-    def __init__(self, namespace: dict):
-        object.__setattr__(self, "_namespace", namespace)
-
-    def __getattr__(self, name: str):
-        try:
-            return self._namespace[name]
-        except KeyError:
-            raise AssertionError(f"the solution does not define `{name}`") from None
-
-    def set(self, name: str, value) -> None:
-        self._namespace[name] = value
+def released(assignment: str) -> Autograder:
+    return Autograder.load(REPO / "autograder" / COURSE.lab(assignment).name)
 
 
-def grader(lab) -> types.SimpleNamespace:
-    def require_gpu(what: str) -> None:
-        if not GPU:
-            raise Skipped(f"{what}: no GPU on this machine")
-
-    return types.SimpleNamespace(gpu_available=GPU, clock=None, gpu_policy="prefer", lab=lab,
-                                 require_gpu=require_gpu)
+def released_lab(assignment: str) -> FrozenLab:
+    """The ``lab`` fixture: the assignment's settings as released (autograder/settings.json)."""
+    return released(assignment).lab
 
 
-def run_check(module, name: str, namespace: dict, lab) -> None:
-    """The hidden check ``test_<name>``, as the runner calls it; raises when it fails."""
-    function = getattr(module, f"test_{name}")
-    fixtures = {"nb": Notebook(namespace), "grader": grader(lab), "lab": lab}
-    function(**{p: fixtures[p] for p in inspect.signature(function).parameters})
+def grader(lab: FrozenLab) -> Grader:
+    """The ``grader`` fixture, as the grading kernel makes it (no cell clock outside a kernel)."""
+    return Grader(lab, GPU, clock=None)
 
 
-def must_fail(module, name: str, namespace: dict, lab) -> str:
-    """The check on a wrong variant: it must fail; returns its sentence."""
-    return failure_of(lambda: run_check(module, name, namespace, lab), f"test_{name}")
+def run_check(module, name: str, namespace: dict, lab: FrozenLab) -> None:
+    """The hidden check ``test_<name>`` with the grading kernel's fixtures and outcome rules
+    (gpukit/grading/harness.py); raises unless it passed (Skipped where the kernel skips)."""
+    outcome = call_check(getattr(module, f"test_{name}"), name, namespace, grader(lab))
+    if outcome.status == "skipped":
+        raise Skipped(outcome.message)
+    if outcome.status != "passed":
+        raise AssertionError(f"{outcome.status}: {outcome.message}")
+
+
+def must_fail(module, name: str, namespace: dict, lab: FrozenLab) -> str:
+    """The check on a wrong variant: it must fail (or flag integrity); returns its sentence."""
+    outcome = call_check(getattr(module, f"test_{name}"), name, namespace, grader(lab))
+    if outcome.status not in ("failed", "integrity"):
+        raise AssertionError(f"test_{name} gave {outcome.status} on a known-wrong variant "
+                             f"{outcome.message}".rstrip())
+    return outcome.message.splitlines()[0]
 
 
 def failure_of(check: Callable[[], object], what: str) -> str:
@@ -208,7 +212,7 @@ def cuda_or_cpu() -> torch.device:
 
 
 def lab1(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab1 mnist", COURSE.lab("core_mnist")
+    name, lab = "lab1 mnist", released_lab("core_mnist")
     if not (data_dir / "mnist").is_dir():
         with item(name, "MNIST checks"):
             raise Skipped(f"no MNIST in {data_dir}")
@@ -270,7 +274,7 @@ def lab1(data_dir: Path, quick: bool) -> None:
 
 
 def lab2(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab2 gpu basics", COURSE.lab("gpu_basics")
+    name, lab = "lab2 gpu basics", released_lab("gpu_basics")
     checks = hidden_checks("gpu_basics")
     namespace = solution_namespace("gpu_basics")
     for check in ("cuda_status", "device", "move_batch", "forward_on", "measure_allocation"):
@@ -307,7 +311,7 @@ def lab2(data_dir: Path, quick: bool) -> None:
 
 
 def lab3(data_dir: Path, quick: bool) -> None:
-    name, lab = "lab3 fashion ann", COURSE.lab("fashion_ann")
+    name, lab = "lab3 fashion ann", released_lab("fashion_ann")
     from gpukit_student.data import write_fashion_standin
 
     standin = Path(tempfile.mkdtemp(prefix="gpukit-acceptance-"))
@@ -350,7 +354,7 @@ def lab3(data_dir: Path, quick: bool) -> None:
 
 
 def lab4(data_dir: Path, quick: bool, repeat: int = 0) -> None:
-    name, lab = "lab4 cpu vs gpu", COURSE.lab("cpu_vs_gpu")
+    name, lab = "lab4 cpu vs gpu", released_lab("cpu_vs_gpu")
     from gpukit_student.data import write_fashion_standin
 
     if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:

@@ -4,11 +4,13 @@ the course but its autograder/ folder."""
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 
 import pytest
 
-from gpukit.grading.autograder import AUTOGRADER_VARIABLE, FrozenLab
+from gpukit.grading.autograder import AUTOGRADER_VARIABLE, Autograder, FrozenLab
+from gpukit.grading.harness import Grader, call_check
 from gpukit.grading.outcome import MIME_TYPE, CheckFailed, CheckOutcome
 from gpukit.grading.runner import run_check
 
@@ -141,3 +143,17 @@ def test_the_kernel_reads_no_course_configuration(course, monkeypatch):
     (course / "grading_config.py").write_text("raise SystemExit('read by the kernel')\n")
     monkeypatch.chdir(course)
     assert run_check("probe", "threshold", {}).status == "passed"
+
+
+@pytest.mark.parametrize("name", ["ok", "fails", "plain_assert", "missing_name", "crashes",
+                                  "gpu_only", "threshold", "unset_setting", "timed"])
+def test_a_check_called_without_pytest_ends_as_in_the_kernel(course, name):
+    """scripts/gpu-acceptance calls checks directly (its GPU machine has no pytest): the same
+    fixtures and outcome rules (gpukit/grading/harness.py) give the same outcome."""
+    autograder = Autograder.of("probe")
+    spec = importlib.util.spec_from_file_location("probe_checks", autograder.test_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    direct = call_check(getattr(module, f"test_{name}"), name, {"answer": 42},
+                        Grader(autograder.lab, gpu_available=False, clock=None))
+    assert direct == run_check("probe", name, {"answer": 42})

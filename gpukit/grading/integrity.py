@@ -45,7 +45,8 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "gpukit.grading", "gpukit.grading.runner", "gpukit.grading.outcome",
                    "gpukit.grading.placement", "gpukit.grading.architecture",
                    "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
-                   "gpukit.config", "gpukit_student", "gpukit_student.clock",
+                   "gpukit.grading.autograder", "gpukit.grading.harness",
+                   "gpukit_student", "gpukit_student.clock",
                    "gpukit_student.training", "gpukit_student.data",
                    "gpukit_student.data.loader")
 WATCHED_CLASSES = ("torch.Tensor", "torch.nn.Module", "torch.device")
@@ -65,8 +66,9 @@ def preload() -> None:
     import IPython.display  # noqa: F401
     import pytest  # noqa: F401
 
-    import gpukit.config  # noqa: F401
+    import gpukit.grading.autograder  # noqa: F401
     import gpukit.grading.checks  # noqa: F401
+    import gpukit.grading.harness  # noqa: F401
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401
     import gpukit_student  # noqa: F401

@@ -17,12 +17,10 @@ through it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import io
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +28,9 @@ import pytest
 
 from gpukit.grading import integrity
 from gpukit.grading.autograder import Autograder, AutograderMissing, FrozenLab
-from gpukit.grading.checks import CheckFailure, IntegrityFinding
+from gpukit.grading.harness import Grader, Notebook, fixtures, outcome_of, passed
 from gpukit.grading.outcome import FAILING, TAMPERING_OUTCOME, CheckFailed, CheckOutcome
-from gpukit_student.clock import CellClock, current_clock
+from gpukit_student.clock import current_clock
 
 # Plugins a hidden check does not need: fewer plugins, faster start, nothing written to disk.
 PYTEST_ARGS = ["-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:junitxml",
@@ -46,38 +44,6 @@ PYTEST_ARGS = ["-s", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:ju
                # in the kernel the notebook is this process, and the fixtures are this module's.
                "--noconftest",
                "-o", "addopts=", "-o", "pythonpath=", "-o", "python_files=test_*.py"]
-
-
-class NeedsGpu(Exception):
-    """Raised by a check that cannot be graded on this machine under gpu_policy='require'."""
-
-
-@dataclass
-class Grader:
-    """What a check knows about the grading machine and course (the ``grader`` fixture)."""
-
-    lab: FrozenLab
-    gpu_available: bool
-    clock: CellClock | None
-    measured: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def note_time(self, name: str, reported: float, clock_seconds: float) -> None:
-        """Keep a reported time beside the grader's clock for its cell (the class report plots
-        them); the verdict is the check's."""
-        self.measured[name] = {"reported": float(reported), "clock": float(clock_seconds)}
-
-    @property
-    def gpu_policy(self) -> str:
-        return self.lab.gpu_policy
-
-    def require_gpu(self, what: str) -> None:
-        """Stop a GPU-only check on a CPU grader, as gpu_policy says (gpukit/labs/README.md)."""
-        if self.gpu_available:
-            return
-        if self.gpu_policy == "require":
-            raise NeedsGpu(f"{what} can only be checked on a GPU grader; this submission is "
-                           "flagged for regrading on one.")
-        pytest.skip(f"{what} is not checked without a GPU (gpu_policy={self.gpu_policy!r}).")
 
 
 def check(assignment: str, name: str, namespace: dict[str, Any]) -> CheckOutcome:
@@ -165,23 +131,6 @@ def _environment_variable(name: str, value: str):
             os.environ[name] = previous
 
 
-class Notebook:
-    """The student's notebook namespace, with a clear failure for a name that is not defined."""
-
-    def __init__(self, namespace: dict[str, Any]):
-        self._namespace = namespace
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._namespace[name]
-        except KeyError:
-            pytest.fail(f"Your notebook does not define `{name}`: run every cell, and keep the "
-                        "names the instructions give.", pytrace=False)
-
-    def set(self, name: str, value: Any) -> None:
-        self._namespace[name] = value
-
-
 class _CheckPlugin:
     """Hands the notebook and grader to the test as fixtures and collects its outcome."""
 
@@ -194,7 +143,7 @@ class _CheckPlugin:
 
     @pytest.fixture
     def nb(self) -> Notebook:
-        return Notebook(self._namespace)
+        return fixtures(self._namespace, self._grader)["nb"]
 
     @pytest.fixture
     def grader(self) -> Grader:
@@ -209,23 +158,6 @@ class _CheckPlugin:
             return  # the first failure (setup, call or teardown) is the outcome
         if call.excinfo is None:
             if call.when == "call":
-                self.outcome = CheckOutcome(self.name, "passed", "", self._grader.gpu_available,
-                                            dict(self._grader.measured))
+                self.outcome = passed(self.name, self._grader)
             return
-        self.outcome = dataclasses.replace(self._classify(call.excinfo),
-                                           measured=dict(self._grader.measured))
-
-    def _classify(self, excinfo: pytest.ExceptionInfo) -> CheckOutcome:
-        gpu, error = self._grader.gpu_available, excinfo.value
-        if excinfo.errisinstance(pytest.skip.Exception):
-            return CheckOutcome(self.name, "skipped", str(error), gpu)
-        if isinstance(error, NeedsGpu):
-            return CheckOutcome(self.name, "needs_gpu", str(error), gpu)
-        if isinstance(error, IntegrityFinding):
-            return CheckOutcome(self.name, "integrity", str(error), gpu)
-        if excinfo.errisinstance((pytest.fail.Exception, CheckFailure)):
-            return CheckOutcome(self.name, "failed", str(error), gpu)
-        if isinstance(error, AssertionError):  # a plain assert: its message, not its expression
-            return CheckOutcome(self.name, "failed", str(error).split("\n")[0], gpu)
-        return CheckOutcome(self.name, "error", "The check could not run on your notebook: "
-                            f"{type(error).__name__}: {error}", gpu)
+        self.outcome = outcome_of(self.name, call.excinfo.value, self._grader)

@@ -3,4 +3,4 @@
 Written by `gpukit release` from the kit (gpukit/release/autograder.py): edit that, then run `gpukit release`.
 """
 
-from gpukit.autograde.pytest_plugin import pytest_addoption, pytest_terminal_summary  # noqa: F401
+from gpukit.pipeline.plain_pytest import pytest_addoption, pytest_terminal_summary  # noqa: F401

@@ -197,8 +197,8 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from gpukit.autograde.grade import GradingOptions, grade_directory, summary
-    from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
+    from gpukit.batch.runners import LocalWorkers, RayCluster, default_workers
+    from gpukit.batch.stages import GradingOptions, grade_directory, summary
 
     loaded = _loaded(args)
     lab = _one_lab(loaded, args.assignment, "grade")

@@ -1,7 +1,7 @@
 """HTML a student controls, made safe for the pages the instructor opens.
 
 A student writes the markdown of their answers and, through their code, every HTML, markdown and
-image output a cell displays. The feedback pages (gpukit/course/feedback_exporter.py) show them
+image output a cell displays. The feedback pages (gpukit/pipeline/feedback_exporter.py) show them
 to the instructor, in a browser that can read the instructor's other local files. Two walls,
 each enough on its own for what it covers:
 

@@ -61,7 +61,7 @@ import torch  # noqa: E402
 
 from gpukit.config import load_config  # noqa: E402
 from gpukit.grading.autograder import Autograder, FrozenLab  # noqa: E402
-from gpukit.grading.checks import IntegrityFinding  # noqa: E402
+from gpukit.grading.basics import IntegrityFinding  # noqa: E402
 from gpukit.grading.harness import Grader, Notebook, call_check  # noqa: E402
 
 # The instructor's course (its committed solutions and settings); its labs by id: COURSE.lab().

@@ -13,7 +13,7 @@ from torch import nn
 
 from gpukit.grading.accuracy import fitted_to_test, torch_accuracy
 from gpukit.grading.architecture import RELU, Linear, Network
-from gpukit.grading.checks import IntegrityFinding
+from gpukit.grading.basics import IntegrityFinding
 from gpukit_student.data import held_back, load_held_back, load_mnist
 from gpukit_student.training import TrainingWatch
 

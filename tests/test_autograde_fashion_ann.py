@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from gpukit.autograde.grades import read_grades
+from gpukit.batch.gradebook import read_grades
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout, notebook_stem
 from gpukit.release.student_wheel import student_wheel_filename

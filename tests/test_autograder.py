@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gpukit.autograde.preflight import check_autograder
+from gpukit.batch.preflight import check_autograder
 from gpukit.config import load_config, python_source
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.sample_class import expected_of

@@ -14,7 +14,7 @@ import torch._dynamo  # noqa: F401  (before TensorFlow and Keras, as in lab 1's 
 import torch.nn.functional as F
 from torch import nn
 
-from gpukit.grading.checks import CheckFailure
+from gpukit.grading.basics import CheckFailure, IntegrityFinding
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -63,10 +63,11 @@ def keras_models():
             layers.Dense(10)])), "must end with a softmax"),
         "no relu": (lambda: compiled(keras.Sequential([
             keras.Input((28, 28)), layers.Flatten(), layers.Dense(128),
-            layers.Dense(10, activation="softmax")])), "hidden Dense layer must use relu"),
+            layers.Dense(10, activation="softmax")])), r"must apply ReLU after Dense\(128\)"),
         "sigmoid hidden": (lambda: compiled(keras.Sequential([
             keras.Input((28, 28)), layers.Flatten(), layers.Dense(128, activation="sigmoid"),
-            layers.Dense(10, activation="softmax")])), "output is not what Flatten"),
+            layers.Dense(10, activation="softmax")])),
+            "output is not what Dense\\(128\\) → ReLU → Dense\\(10\\) → softmax computes"),
         "64 units": (lambda: compiled(keras.Sequential([
             keras.Input((28, 28)), layers.Flatten(), layers.Dense(64, activation="relu"),
             layers.Dense(10, activation="softmax")])), "must have 128 and then 10 units"),
@@ -143,9 +144,9 @@ def test_a_keras_model_that_recognises_test_images_is_held(core_checks):
         return build_keras_model
 
     core_checks.test_keras_model(SimpleNamespace(build_keras_model=build(False)))
-    with pytest.raises(core_checks.IntegrityFinding, match="differs from what the network"):
+    with pytest.raises(IntegrityFinding, match="differs from what the network"):
         core_checks.test_keras_model(SimpleNamespace(build_keras_model=build(True)))
-    with pytest.raises(core_checks.IntegrityFinding):
+    with pytest.raises(IntegrityFinding):
         core_checks.measured_keras_accuracy(build(True)())
 
 

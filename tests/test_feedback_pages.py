@@ -23,9 +23,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from sqlalchemy.exc import SAWarning
 
 from gpukit.config import Course, python_source
-from gpukit.course.nbgrader_settings import write_shim
 from gpukit.course.nbgrader_steps import run_command, run_nbgrader
 from gpukit.labs import gpu_basics
+from gpukit.pipeline.nbgrader_settings import write_shim
 from gpukit.safe_html import CONTENT_SECURITY_POLICY, clean_html
 from tests.html_page import ParsedPage, live_markup, open_in_chromium
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gpukit.grading.checks import CheckFailure
+from gpukit.grading.basics import CheckFailure
 from gpukit.grading.timing import (
     QueuedWork,
     check_gpu_time,

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gpukit.autograde.preflight import sandbox_state
+from gpukit.batch.preflight import sandbox_state
 from gpukit.config import load_config
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course

@@ -20,10 +20,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from gpukit.autograde.grades import HOLD_COMMENT
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.run import prepare_demo_course
+from gpukit.pipeline.review import HOLD_COMMENT
 from tests.grading import run_gpukit_grade
 from tests.test_autograde_gpu_basics import FULL
 from tests.test_sanitize import strip_metadata

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from gpukit.autograde.nbgrader_job import last_exception
-from gpukit.autograde.writer import failure_of
+from gpukit.batch.nbgrader_job import last_exception
+from gpukit.batch.writer import failure_of
 from tests.conftest import REPO
 
 SITE = Path(sysconfig.get_paths()["purelib"])
 TEMPLATES = Path(sys.prefix) / "share" / "jupyter" / "nbconvert"
 
 PROBE = """
-from gpukit.autograde.preflight import check_feedback_rendering
+from gpukit.batch.preflight import check_feedback_rendering
 from gpukit.errors import GpukitError
 try:
     check_feedback_rendering()

@@ -163,7 +163,7 @@ def test_a_course_lab_is_hidden_from_grading_kernels_but_its_released_checks(cou
     (gpukit/sandbox/isolation.py applies them)."""
     from traitlets.config import Config
 
-    from gpukit.course.nbgrader_settings import configure, write_shim
+    from gpukit.pipeline.nbgrader_settings import configure, write_shim
     from gpukit.sandbox.settings import VARIABLE, SandboxSettings
 
     monkeypatch.chdir(course)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from gpukit.autograde.records import CELL_METADATA, unfinished_cells
+from gpukit.batch.records import unfinished_cells
+from gpukit.pipeline.metadata import CELL_METADATA
 
 
 def _cell(source: str, cell_id: str, *, nbgrader: dict | None = None, seconds: float = 0.5,

@@ -25,7 +25,7 @@ import jsonschema
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from gpukit.autograde.records import CheckRecord, SubmissionRecord
+from gpukit.batch.records import CheckRecord, SubmissionRecord
 from gpukit.config import Course, LoadedConfig
 from gpukit.course.layout import notebook_stem
 from gpukit.course.new_lab import scaffold_lab

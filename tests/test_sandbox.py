@@ -19,8 +19,8 @@ from jupyter_client.manager import KernelManager
 import gpukit
 import gpukit_student
 from gpukit.course.layout import CourseLayout
-from gpukit.course.nbgrader_settings import grader_environment
 from gpukit.labs import instructor_files
+from gpukit.pipeline.nbgrader_settings import grader_environment
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE, SandboxSettings
 

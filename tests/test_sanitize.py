@@ -7,7 +7,7 @@ import copy
 import nbformat
 import pytest
 
-from gpukit.autograde.sanitize import rebuild
+from gpukit.pipeline.rebuild import rebuild
 from tests.conftest import REPO
 
 LAB = "core_mnist/core_mnist.ipynb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpukit.autograde.scan import scan_cells
+from gpukit.pipeline.scan import scan_cells
 
 FLAGGED = {
     "get_ipython().showtraceback = lambda *a, **k: None": "replaces get_ipython().showtraceback",

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from gpukit.autograde.submissions import find_submissions
+from gpukit.batch.submissions import find_submissions
 from gpukit.errors import GpukitError
 from gpukit.labs import core_mnist
 from gpukit.untrusted import placeholder_id

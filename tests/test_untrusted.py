@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from gpukit.autograde.records import CellRecord, CheckRecord, SubmissionRecord
+from gpukit.batch.records import CellRecord, CheckRecord, SubmissionRecord
 from gpukit.untrusted import (
     MESSAGE_MAX_CHARS,
     SpreadsheetWriter,

@@ -4,4 +4,4 @@ without --notebook) in a grading kernel and report each hidden check with its po
 Written by `gpukit release` from the kit's gpukit/labs/core_mnist/checks.py and grading_config.py: edit that, then run `gpukit release`.
 """
 
-from gpukit.autograde.pytest_plugin import pytest_pycollect_makemodule  # noqa: F401
+from gpukit.pipeline.plain_pytest import pytest_pycollect_makemodule  # noqa: F401

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from gpukit.grading.accuracy import check_accuracy, fitted_to_test, torch_accuracy, trained_model
-from gpukit.grading.architecture import RELU, Linear, Network, check_model
-from gpukit.grading.checks import IntegrityFinding, call, check_device_selection, fail, fail_on
+from gpukit.grading.architecture import RELU, SOFTMAX, Dense, Linear, Network, check_model
+from gpukit.grading.basics import call, check_device_selection, fail, fail_on
 from gpukit.grading.gpu import check_trained_on_gpu
+from gpukit.grading.keras_models import check_keras_model, keras_output, keras_outputs
 from gpukit.grading.observed import check_placement, check_ran, observe
 from gpukit.grading.timing import check_against_clock, check_trained_in, reported_seconds
 from gpukit.grading.values import check_keys, check_report, plain_number, same_plain_value
@@ -99,17 +100,8 @@ def test_device(nb, grader):
 MNIST_MLP = Network("MnistMLP", (Linear(784, 128), RELU, Linear(128, 10)), (28, 28))
 
 
-def dense_layers(model) -> list:
-    """The model's Dense layers in the order it applies them (nested models included)."""
-    import keras
-
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found += dense_layers(layer)
-        elif isinstance(layer, keras.layers.Dense):
-            found.append(layer)
-    return found
+KERAS_MLP = Network("The Keras model", (Dense(784, 128), RELU, Dense(128, 10), SOFTMAX),
+                    (28, 28))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -118,38 +110,16 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def test_keras_model(nb):
-    """What the model computes from its own weights, and the loss it is compiled with: any
-    spelling of Flatten → Dense(128, relu) → Dense(10, softmax) passes (Input or input_shape,
-    activation= or separate activation layers, Sequential or the functional API)."""
+    """What the model computes from its own weights (gpukit/grading/keras_models.py), and the
+    loss and optimizer it is compiled with."""
     import keras
 
     model = call(nb.build_keras_model, what="build_keras_model()")
     if not isinstance(model, keras.Model):
         fail("build_keras_model() must return a Keras model.")
-    x = np.random.default_rng(0).random((16, 28, 28), dtype=np.float32)
-    out = keras_output(model, x)  # builds a model whose input shape was left open
-    dense = dense_layers(model)
-    shapes = [tuple(layer.kernel.shape) for layer in dense if layer.built]
-    if shapes != [(784, 128), (128, 10)] or not all(layer.use_bias for layer in dense):
-        fail("The Dense layers must have 128 and then 10 units, on the 784 pixels of a "
-             f"flattened image (found kernels of shapes {shapes}).")
-    (w1, b1), (w2, b2) = (layer.get_weights() for layer in dense)
-    flat = x.reshape(len(x), -1).astype(np.float64)
-    logits = np.maximum(flat @ w1 + b1, 0) @ w2 + b2
-
-    def computes(expected: np.ndarray) -> bool:
-        return out.shape == expected.shape and np.allclose(out, expected, rtol=1e-4, atol=1e-5)
-
-    if not computes(softmax(logits)):
-        if computes(logits):
-            fail("The Keras model must end with a softmax (Dense(10, activation=\"softmax\")): "
-                 "it returns logits.")
-        if computes(softmax((flat @ w1 + b1) @ w2 + b2)):
-            fail("The Keras model's hidden Dense layer must use relu.")
-        fail("The Keras model's output is not what Flatten → Dense(128, relu) → "
-             "Dense(10, softmax) computes with its own weights.")
+    fail_on(check_keras_model(model, KERAS_MLP))
     x_test, _ = grader_test_set()
-    keras_probabilities(model, scaled(x_test[:PROBE_IMAGES]))  # the same on real images
+    keras_outputs(model, KERAS_MLP, scaled(x_test[:PROBE_IMAGES]))  # the same on real images
     check_keras_loss(model)
     if not isinstance(model.optimizer, keras.optimizers.Adam):
         fail("The model must be compiled with the Adam optimizer.")
@@ -175,61 +145,11 @@ def check_keras_loss(model) -> None:
              "softmax's probabilities and one-hot labels).")
 
 
-def keras_output(model, x: np.ndarray) -> np.ndarray:
-    """The model's output on ``x``, computed on the CPU: on a GPU of the Ampere line or later,
-    TensorFlow multiplies float32 matrices in TensorFloat-32 by default, whose rounding (about
-    1e-3 relative) is far outside the tolerance that tells the specified network from the usual
-    mistakes, so the verdict would depend on the grader's GPU."""
-    import tensorflow as tf
-
-    def on_the_cpu() -> np.ndarray:
-        with tf.device("/CPU:0"):
-            return np.asarray(model(x, training=False), dtype=np.float64)
-
-    return call(on_the_cpu, what=f"the Keras model on a {x.shape} batch")
-
-
-# What a Keras MLP of two Dense layers may compute, from their weights: the specified network
-# first, then the usual mistakes.
-KERAS_FUNCTIONS = {
-    "specified": lambda flat, w1, b1, w2, b2: softmax(np.maximum(flat @ w1 + b1, 0) @ w2 + b2),
-    "no softmax": lambda flat, w1, b1, w2, b2: np.maximum(flat @ w1 + b1, 0) @ w2 + b2,
-    "no relu": lambda flat, w1, b1, w2, b2: softmax((flat @ w1 + b1) @ w2 + b2),
-}
-
-
-def keras_probabilities(model, x: np.ndarray) -> np.ndarray:
-    """The model's own output on ``x``; where the grader can recompute what the model's Dense
-    weights define (the function it computes on the grader's random inputs), that output must
-    agree with the recomputation on ``x`` too (else: integrity)."""
-    out = keras_output(model, x)
-    probe = np.random.default_rng(0).random((16, 28, 28), dtype=np.float32)
-    seen = keras_output(model, probe)
-    dense = dense_layers(model)
-    if len(dense) != 2 or dense[0].kernel.shape[0] != 784 or dense[1].kernel.shape[1] != 10:
-        return out  # not an MLP of two Dense layers: only its output says what it computes
-    weights = [w.astype(np.float64) for layer in dense for w in layer.get_weights()]
-
-    def agrees(out: np.ndarray, expected: np.ndarray) -> bool:
-        return out.shape == expected.shape and np.allclose(out, expected, rtol=1e-4, atol=1e-5)
-
-    function = next((f for f in KERAS_FUNCTIONS.values()
-                     if agrees(seen, f(probe.reshape(16, -1).astype(np.float64), *weights))),
-                    None)
-    if function is not None and not agrees(out, function(x.reshape(len(x), -1).astype(
-            np.float64), *weights)):
-        raise IntegrityFinding(
-            "The Keras model's output on the test images differs from what the network its "
-            "own weights define computes (it agrees on the grader's random inputs): this "
-            "submission is marked for review.")
-    return out
-
-
 def measured_keras_accuracy(model) -> float:
     """The accuracy of the model's own output on the grader's test set, once it is the
     model's and not the test set's (gpukit/grading/accuracy.py)."""
     x_test, y_test = grader_test_set()
-    probabilities = keras_probabilities(model, scaled(x_test))
+    probabilities = keras_outputs(model, KERAS_MLP, scaled(x_test))
     if probabilities.shape != (len(x_test), 10):
         fail(f"The Keras model must map a batch of N images to (N, 10) probabilities (it "
              f"returns {probabilities.shape}).")

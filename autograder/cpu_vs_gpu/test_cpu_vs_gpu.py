@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from gpukit.grading.architecture import MAX_POOL, RELU, Conv2d, Linear, Network, check_model
-from gpukit.grading.checks import call, check_device_selection, fail, fail_on, notebook_global
+from gpukit.grading.basics import call, check_device_selection, fail, fail_on, notebook_global
 from gpukit.grading.observed import check_gradients, check_mode, check_placement, observe
 from gpukit.grading.timing import (
     QueuedWork,

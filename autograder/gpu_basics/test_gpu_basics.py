@@ -27,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from gpukit.grading.checks import call, check_device_selection, cuda_reported, fail
+from gpukit.grading.basics import call, check_device_selection, cuda_reported, fail
 from gpukit.grading.observed import (
     check_gradients,
     check_on_host,

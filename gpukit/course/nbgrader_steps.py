@@ -40,7 +40,7 @@ def run_command(root: Path, command: list[str], *, what: str, timeout_s: float |
 
     ``reap_strays``: afterwards, end the processes a kernel left behind that were re-parented to
     this one. Off where several commands run at once (grading workers): each of their processes
-    is a subreaper that ends its own strays (gpukit/autograde/nbgrader_job.py).
+    is a subreaper that ends its own strays (gpukit/batch/nbgrader_job.py).
     """
     # A session of its own: on a timeout the whole group goes, the kernel nbgrader started
     # included (killing nbgrader alone would leave a student's runaway kernel behind).

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import nbformat
 
-from gpukit.autograde.grade import grade_directory, summary
-from gpukit.autograde.records import SubmissionRecord
+from gpukit.batch.records import SubmissionRecord
+from gpukit.batch.stages import grade_directory, summary
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
-from gpukit.course.nbgrader_settings import write_shim
 from gpukit.notebooks.edits import apply_edits_file
+from gpukit.pipeline.nbgrader_settings import write_shim
 from gpukit.release.release import release_course
 from gpukit_student.data import DATASETS, write_fashion_standin
 

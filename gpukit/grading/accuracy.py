@@ -35,7 +35,7 @@ from gpukit.grading.architecture import (
     model_outputs,
     recomputed_outputs,
 )
-from gpukit.grading.checks import fail, fail_on
+from gpukit.grading.basics import fail, fail_on
 from gpukit.grading.values import plain_number
 from gpukit_student.training import WATCH
 

@@ -86,10 +86,18 @@ class Linear:
         if weights.weight.dim() != 2 or (weights.module is not None
                                          and not isinstance(weights.module, nn.Linear)):
             return None
-        return Linear(weights.weight.shape[1], weights.weight.shape[0])
+        return type(self)(weights.weight.shape[1], weights.weight.shape[0])
 
     def apply(self, weights: Weights, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x.flatten(1), weights.weight, weights.bias)
+
+
+@dataclass(frozen=True)
+class Dense(Linear):
+    """A Linear layer as Keras names it (lab 1's Keras model): Dense(128)."""
+
+    def __str__(self) -> str:
+        return f"Dense({self.out_features})"
 
 
 @dataclass(frozen=True)
@@ -199,10 +207,14 @@ class Network:
 
     def mistakes(self) -> list[tuple[tuple[Layer, ...], str]]:
         """Networks a student writes by mistake, each with the sentence that names it."""
-        found = [((*self.layers, SOFTMAX), f"{self.name} must return logits, not probabilities: "
-                  "nn.CrossEntropyLoss applies the softmax itself."),
-                 ((*self.layers, LOG_SOFTMAX), f"{self.name} must return logits, not "
-                  "log-probabilities: nn.CrossEntropyLoss applies the log-softmax itself.")]
+        if self.layers[-1] is SOFTMAX:  # a network that outputs probabilities (Keras)
+            found = [(self.layers[:-1], f"{self.name} must end with a softmax: it returns "
+                      "logits.")]
+        else:
+            found = [((*self.layers, SOFTMAX), f"{self.name} must return logits, not "
+                      "probabilities: nn.CrossEntropyLoss applies the softmax itself."),
+                     ((*self.layers, LOG_SOFTMAX), f"{self.name} must return logits, not "
+                      "log-probabilities: nn.CrossEntropyLoss applies the log-softmax itself.")]
         for i, layer in enumerate(self.layers):
             if layer is RELU:
                 found.append((self.layers[:i] + self.layers[i + 1:],
@@ -271,21 +283,40 @@ def check_model(model: nn.Module, network: Network, *, probe: torch.Tensor | Non
         out = _output(model, network, x)
         if isinstance(out, Problem):
             return out
-        if not _computes(out, network, weights, x, scaling=scaling):
-            for layers, sentence in network.mistakes():
-                if _computes(out, network, weights, x, layers, scaling):
-                    return Problem(sentence)
-            if looks_like_probabilities(out):
-                return Problem(network.mistakes()[0][1])
-            return Problem(f"{network.name}'s output is not what {network} computes with its "
-                           "own weights: compute exactly these layers, in this order, and "
-                           "nothing else (a fixed scaling of the input before them is free).")
+        problem = verdict(out, network, weights, x, scaling)
+        if problem:
+            return problem
         if probe is not None:
             out = _output(model, network, probe)
             if isinstance(out, Problem) or not _computes(out, network, weights, probe,
                                                          scaling=scaling):
                 return Problem(_differs_on_data(network), integrity=True)
     return None
+
+
+def verdict(out: torch.Tensor, network: Network, weights: list[Weights], x: torch.Tensor,
+            scaling: InputScaling | None = None) -> Problem | None:
+    """None when ``out``, a model's output on ``x``, is what ``network`` computes with these
+    weights; else the sentence of the usual mistake it computes, or that it computes something
+    else. (check_model's verdict, for a model of any framework whose weights the caller found.)"""
+    if _computes(out, network, weights, x, scaling=scaling):
+        return None
+    for layers, sentence in network.mistakes():
+        if _computes(out, network, weights, x, layers, scaling):
+            return Problem(sentence)
+    if network.layers[-1] is not SOFTMAX and looks_like_probabilities(out):
+        return Problem(network.mistakes()[0][1])  # a softmax after something else
+    return Problem(f"{network.name}'s output is not what {network} computes with its own "
+                   "weights: compute exactly these layers, in this order, and nothing else (a "
+                   "fixed scaling of the input before them is free).")
+
+
+def computed_layers(out: torch.Tensor, network: Network, weights: list[Weights],
+                    x: torch.Tensor) -> tuple[Layer, ...] | None:
+    """Which of the specified network and its usual mistakes ``out`` computes on ``x``."""
+    candidates = [network.layers, *(layers for layers, _ in network.mistakes())]
+    return next((layers for layers in candidates
+                 if _computes(out, network, weights, x, layers)), None)
 
 
 def model_outputs(model: nn.Module, network: Network, images: torch.Tensor, *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpukit.grading.checks import fail
+from gpukit.grading.basics import fail
 
 
 def check_trained_on_gpu(grader: Any, what: str, on_gpu: Callable[[], bool], *, weights: str,

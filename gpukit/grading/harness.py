@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gpukit.grading.autograder import FrozenLab
-from gpukit.grading.checks import CheckFailure, IntegrityFinding
+from gpukit.grading.basics import CheckFailure, IntegrityFinding
 from gpukit.grading.outcome import CheckOutcome
 from gpukit_student.clock import CellClock
 

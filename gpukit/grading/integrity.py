@@ -44,7 +44,7 @@ WATCHED_MODULES = ("builtins", "time", "math", "os", "random", "numpy", "pytest"
                    "torch.overrides", "IPython.display", "IPython.core.interactiveshell",
                    "gpukit.grading", "gpukit.grading.runner", "gpukit.grading.outcome",
                    "gpukit.grading.placement", "gpukit.grading.architecture",
-                   "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.checks",
+                   "gpukit.grading.integrity", "gpukit.grading.values", "gpukit.grading.basics",
                    "gpukit.grading.autograder", "gpukit.grading.harness",
                    "gpukit_student", "gpukit_student.clock",
                    "gpukit_student.training", "gpukit_student.data",
@@ -67,7 +67,7 @@ def preload() -> None:
     import pytest  # noqa: F401
 
     import gpukit.grading.autograder  # noqa: F401
-    import gpukit.grading.checks  # noqa: F401
+    import gpukit.grading.basics  # noqa: F401
     import gpukit.grading.harness  # noqa: F401
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401

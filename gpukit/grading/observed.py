@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from gpukit.grading.checks import fail, notebook_device
+from gpukit.grading.basics import fail, notebook_device
 from gpukit.grading.placement import (
     PlacementReport,
     grading_device,

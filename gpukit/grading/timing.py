@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gpukit.grading.checks import fail
+from gpukit.grading.basics import fail
 from gpukit.grading.values import plain_number
 
 # The cell also runs a few statements around the timed region.

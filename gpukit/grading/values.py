@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from gpukit.grading.checks import fail
+from gpukit.grading.basics import fail
 
 _NOT_PLAIN = object()
 

@@ -21,7 +21,7 @@ KIT_LABS: tuple[type[LabSettings], ...] = (
 
 # What a lab folder holds for the instructor alone: the master notebook (every solution), the
 # written questions' rubric, sample submissions and the demo class. A grading kernel never sees
-# these (gpukit/course/nbgrader_settings.py hides them); it needs only the settings and checks.
+# these (gpukit/pipeline/nbgrader_settings.py hides them); it needs only the settings and checks.
 INSTRUCTOR_ONLY = ("notebook.nb.j2", "rubric.py", "fixtures", "demo")
 SCAFFOLD_DIR = LABS_DIR / "_scaffold"  # gpukit new-lab's templates: a whole lab with solution
 

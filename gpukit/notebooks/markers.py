@@ -3,7 +3,7 @@
 Google Colab and VS Code drop or ignore nbgrader's cell metadata, and a notebook that lost it
 cannot be autograded by stock nbgrader. Every answer cell therefore starts with a marker line
 that survives any editor, e.g. ``# gpukit:answer=keras_code (keep this line)``; the grader
-matches answer cells by metadata first, then by marker (gpukit/autograde/sanitize.py).
+matches answer cells by metadata first, then by marker (gpukit/pipeline/rebuild.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 
     autograder/
       pytest.ini                  makes autograder/ the rootdir of plain pytest, in any course
-      conftest.py                 plain pytest's --notebook option (gpukit/autograde/pytest_plugin.py)
+      conftest.py                 plain pytest's --notebook option (gpukit/pipeline/plain_pytest.py)
       <assignment>/
         test_<assignment>.py      the lab's checks.py, under a generated banner
         conftest.py               collects that file as checks on an executed notebook
@@ -36,7 +36,7 @@ TOP_CONFTEST = '''\
 {generated}
 """
 
-from gpukit.autograde.pytest_plugin import pytest_addoption, pytest_terminal_summary  # noqa: F401
+from gpukit.pipeline.plain_pytest import pytest_addoption, pytest_terminal_summary  # noqa: F401
 '''
 
 PYTEST_INI = '''\
@@ -54,7 +54,7 @@ without --notebook) in a grading kernel and report each hidden check with its po
 {generated}
 """
 
-from gpukit.autograde.pytest_plugin import pytest_pycollect_makemodule  # noqa: F401
+from gpukit.pipeline.plain_pytest import pytest_pycollect_makemodule  # noqa: F401
 '''
 
 TEST_BANNER = '''\

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from gpukit.config import LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import CourseLayout
-from gpukit.course.nbgrader_settings import write_shim
+from gpukit.pipeline.nbgrader_settings import write_shim
 from gpukit.release.autograder import write_autograder
 from gpukit.release.render import render_notebook, render_rubric, write_notebook
 from gpukit.release.student_wheel import (

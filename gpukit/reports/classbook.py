@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from gpukit.autograde.records import SubmissionRecord
+from gpukit.batch.records import SubmissionRecord
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import notebook_stem
 from gpukit.errors import GpukitError

@@ -17,7 +17,7 @@ grades
 /autograder/results/results.json with `gpukit export --format gradescope --student`.
 
 The zip leaves the instructor's machine, so its configuration is a snapshot of the course's
-settings for the one assignment (as grading jobs get, gpukit/autograde/job.py), not the
+settings for the one assignment (as grading jobs get, gpukit/batch/job.py), not the
 instructor's grading_config.py: no path of the instructor's machine (the data directory is the
 zip's own) and no gradebook address, which can hold a database password.
 """

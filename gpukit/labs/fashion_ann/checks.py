@@ -26,7 +26,7 @@ from torch import nn
 
 from gpukit.grading.accuracy import check_accuracy, torch_accuracy, trained_model
 from gpukit.grading.architecture import RELU, Linear, Network, check_model
-from gpukit.grading.checks import (
+from gpukit.grading.basics import (
     call,
     check_device_selection,
     cuda_reported,

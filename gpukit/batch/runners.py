@@ -1,6 +1,6 @@
 """What runs grading jobs: local workers (the default) or Ray, for more than one machine.
 
-Both take the same jobs (gpukit/autograde/job.py) and yield their results as they finish, in any
+Both take the same jobs (gpukit/batch/job.py) and yield their results as they finish, in any
 order; the caller is the one writer. A local worker is a thread that waits on one job's nbgrader
 process; W workers grade W submissions at once, each kernel capped at cores // W threads so that
 they do not oversubscribe the machine.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Queue
 
-from gpukit.autograde.job import (
+from gpukit.batch.job import (
     GradingJob,
     JobResult,
     job_environment,
@@ -25,7 +25,7 @@ from gpukit.autograde.job import (
     run_job,
     unpack_template,
 )
-from gpukit.autograde.nbgrader_job import Server
+from gpukit.batch.nbgrader_job import Server
 from gpukit.course import nbgrader_steps
 from gpukit.errors import GpukitError
 from gpukit.sandbox.settings import NO_WALLS, Walls

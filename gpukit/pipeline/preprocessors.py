@@ -30,15 +30,15 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from gpukit.autograde.grades import hold_for_review
-from gpukit.autograde.records import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_METADATA
-from gpukit.autograde.sanitize import rebuild
-from gpukit.autograde.scan import scan_cells, student_code_cells
 from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
+from gpukit.pipeline.metadata import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_METADATA
+from gpukit.pipeline.rebuild import rebuild
+from gpukit.pipeline.review import hold_for_review
+from gpukit.pipeline.scan import scan_cells, student_code_cells
 
 
 class RebuildOnRelease(NbGraderPreprocessor):
-    """Grade the release notebook with the student's answers in it (gpukit/autograde/sanitize.py).
+    """Grade the release notebook with the student's answers in it (gpukit/pipeline/rebuild.py).
 
     Answer cells are matched by nbgrader metadata, then by the marker line each starts with, so
     a notebook saved by Colab or VS Code (metadata gone) grades like the original, and nbgrader's
@@ -60,7 +60,7 @@ class RebuildOnRelease(NbGraderPreprocessor):
 
 
 class ScanForTampering(NbGraderPreprocessor):
-    """Read the student's code for tampering with the grader (gpukit/autograde/scan.py), before
+    """Read the student's code for tampering with the grader (gpukit/pipeline/scan.py), before
     anything runs; the findings are noted for :class:`HoldForReview` and the records."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -73,7 +73,7 @@ class ScanForTampering(NbGraderPreprocessor):
 class HoldForReview(NbGraderPreprocessor):
     """A submission whose code the scan flagged scores 0 on every check until an instructor
     reviews it: manual scores of 0 marked "needs manual grade", the notebook flagged, and the
-    findings in its first comment (see gpukit.autograde.grades.hold_for_review). Runs after
+    findings in its first comment (see gpukit.batch.gradebook.hold_for_review). Runs after
     nbgrader saved the automatic scores, which stay in the gradebook."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict
@@ -126,7 +126,7 @@ class HideHiddenTests(ClearHiddenTests):
 class LimitedExecute(Execute):
     """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell, and
     noting in each code cell's metadata (``gpukit``) how long it ran and whether the per-cell
-    time limit stopped it, for the records (gpukit/autograde/records.py).
+    time limit stopped it, for the records (gpukit/batch/records.py).
 
     nbclient holds every output message in memory until the notebook is written: a cell that
     prints without end would exhaust the grader before any limit on the notebook fires. Output

@@ -31,13 +31,13 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 import gpukit.config as config_module
-from gpukit.autograde.nbgrader_job import FEEDBACK_FAILED, Server
-from gpukit.autograde.records import CELL_METADATA
+from gpukit.batch.nbgrader_job import FEEDBACK_FAILED, Server
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import COURSE_LABS, CourseLayout, notebook_stem
-from gpukit.course.nbgrader_settings import write_shim
 from gpukit.errors import NbgraderError
+from gpukit.pipeline.metadata import CELL_METADATA
+from gpukit.pipeline.nbgrader_settings import write_shim
 from gpukit.release.autograder import AUTOGRADER_DIR
 from gpukit.sandbox.settings import NO_WALLS, Walls
 
@@ -50,7 +50,7 @@ FILES_LIMIT = 64 * 1024 * 1024  # bytes of a notebook's own files brought back f
 
 TEMPLATE_CONFIG = '''\
 # A snapshot of the course's settings for grading jobs, written by gpukit grade
-# (gpukit/autograde/job.py). Do not edit: it is made again for every batch.
+# (gpukit/batch/job.py). Do not edit: it is made again for every batch.
 {course}'''
 # What a job's course holds: files a job copies (it writes them), and folders it links (shared
 # by every job): the lab's source (without its master notebook) and release, the course's own
@@ -231,7 +231,7 @@ def autograde_and_feedback(run: JobRun) -> None:
             run.log = run.server.grade(run.scratch, job.assignment, job.student,
                                        timeout_s=run.timeout_s, what=what)
         else:
-            command = [sys.executable, "-m", "gpukit.autograde.nbgrader_job", job.assignment,
+            command = [sys.executable, "-m", "gpukit.batch.nbgrader_job", job.assignment,
                        job.student]
             run.log = nbgrader_steps.run_command(
                 run.scratch, command, what=what, timeout_s=run.timeout_s,

@@ -1,12 +1,12 @@
 """The one writer: what a grading job found goes into the course as each result arrives.
 
-Jobs (gpukit/autograde/job.py) grade in scratch courses and may finish in any order, on this machine
+Jobs (gpukit/batch/job.py) grade in scratch courses and may finish in any order, on this machine
 or another; only this writer opens the course's gradebook. For each result it:
 
 1. builds the submission's record (status, every check's outcome, cells that did not finish);
 2. merges the scores into the course's gradebook by names, as nbgrader's SaveAutoGrades would:
    automatic scores and comments are replaced, manual scores (the instructor's) are kept, and a
-   review hold from the scan is applied again (gpukit.autograde.grades.hold_for_review); a
+   review hold from the scan is applied again (gpukit.pipeline.review.hold_for_review); a
    submission failed by the grading environment is not merged at all;
 3. puts the submitted and the autograded notebook and the feedback page where nbgrader and
    formgrader keep them, and the feedback into the output folder;
@@ -25,23 +25,15 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from gpukit.autograde.grades import (
-    CellGrade,
-    SubmissionGrades,
-    hold_for_review,
-    register_ungradable,
-)
-from gpukit.autograde.job import JobResult
-from gpukit.autograde.nbgrader_job import last_exception
-from gpukit.autograde.records import (
-    NOTEBOOK_METADATA,
-    SubmissionRecord,
-    build_record,
-    environment_failure,
-)
+from gpukit.batch.gradebook import CellGrade, SubmissionGrades, register_ungradable
+from gpukit.batch.job import JobResult
+from gpukit.batch.nbgrader_job import last_exception
+from gpukit.batch.records import SubmissionRecord, build_record, environment_failure
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
 from gpukit.grading.outcome import TAMPERING_OUTCOME
+from gpukit.pipeline.metadata import NOTEBOOK_METADATA
+from gpukit.pipeline.review import hold_for_review
 from gpukit.sandbox.kernel import NOTE_MARKER, PEAK_MARKER, STOP_MARKER
 from gpukit.untrusted import SpreadsheetWriter
 

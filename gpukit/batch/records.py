@@ -16,13 +16,10 @@ from dataclasses import asdict, dataclass, field
 
 from nbformat.notebooknode import NotebookNode
 
-from gpukit.autograde.grades import SubmissionGrades
+from gpukit.batch.gradebook import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
+from gpukit.pipeline.metadata import CELL_METADATA, INTEGRITY_ERROR
 from gpukit.untrusted import plain_text
-
-INTEGRITY_ERROR = "GpukitIntegrityError"  # the ename VerifyCheckOutcomes gives its errors
-CELL_METADATA = "gpukit"  # a code cell's run, noted by LimitedExecute: seconds, stopped
-NOTEBOOK_METADATA = "gpukit"  # what the rebuild and the scan did (autograde/preprocessors.py)
 
 STUB = "YOUR ANSWER HERE"
 STATUSES = {

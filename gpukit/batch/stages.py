@@ -8,11 +8,15 @@ For each submission it runs `nbgrader autograde` (the gradebook stays the source
 * ``records/<student>.json``: every check's outcome and message, and the written answers' state.
 
 What decides a grade happens inside nbgrader, as with `nbgrader autograde` or formgrader
-(gpukit/autograde/preprocessors.py): the rebuild on the instructor's release (answer cells matched
+(gpukit/pipeline/preprocessors.py): the rebuild on the instructor's release (answer cells matched
 by metadata or marker line, everything else the instructor's), the scan and its hold for review,
 the checks' outcome verification. This module adds what only a batch runner can: discovery of a
 folder, one record per entry (whatever happened), the CSV, feedback and the summary. The
 submitted files themselves are only read, never changed.
+
+A batch is BATCH_STAGES run in order over one :class:`Batch` (as a job is JOB_STEPS over a
+JobRun): discover, check_before_grading, make_template, grade_canary, grade_submissions; then
+:func:`summary` says what it found.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -30,21 +34,21 @@ from tqdm import tqdm
 
 import gpukit
 import gpukit_student
-from gpukit.autograde.job import GradingJob, prepare_template
-from gpukit.autograde.preflight import (
+from gpukit.batch.job import GradingJob, prepare_template
+from gpukit.batch.preflight import (
     canary_job,
     canary_passed_before,
     check_autograder,
     judge_canary,
     preflight,
 )
-from gpukit.autograde.records import STATUSES, SubmissionRecord
-from gpukit.autograde.runners import LocalWorkers, RayCluster, default_workers
-from gpukit.autograde.submissions import Submission, find_submissions
-from gpukit.autograde.writer import CourseWriter
+from gpukit.batch.records import STATUSES, SubmissionRecord
+from gpukit.batch.runners import LocalWorkers, RayCluster, default_workers
+from gpukit.batch.submissions import Submission, find_submissions
+from gpukit.batch.writer import CourseWriter
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
-from gpukit.course.nbgrader_settings import hidden_from_kernels
+from gpukit.pipeline.nbgrader_settings import hidden_from_kernels
 from gpukit.sandbox import processes
 from gpukit.sandbox.settings import Walls
 
@@ -59,52 +63,96 @@ class GradingOptions:
     canary: bool = True      # grade the lab's solution first; stop if it loses a point
 
 
+@dataclass
+class Batch:
+    """One `gpukit grade` run, as its stages (BATCH_STAGES) hand it on."""
+
+    course: LoadedConfig
+    lab: Lab
+    submissions_dir: Path
+    output: Path
+    options: GradingOptions
+    say: Callable[[str], None]
+    progress: bool
+    submissions: list[Submission] = field(default_factory=list)
+    runner: LocalWorkers | RayCluster | None = None
+    walls: Walls | None = None
+    work: Path | None = None       # the batch's scratch folder (the template lives there)
+    template: Path | None = None
+    version: str = ""              # the grader's fingerprint (grader_version)
+    records: list[SubmissionRecord] = field(default_factory=list)
+
+
 def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
                     *, progress: bool = True, options: GradingOptions = GradingOptions(),
                     say: Callable[[str], None] = print) -> list[SubmissionRecord]:
     """Grade every submission in ``submissions_dir``; write the outputs into ``output`` as each
     result arrives (a stopped batch loses nothing; a rerun grades only what is missing)."""
-    submissions = find_submissions(submissions_dir, lab)
-    output.mkdir(parents=True, exist_ok=True)
-    walls = kernel_walls(course, submissions_dir, output)
+    batch = Batch(course, lab, submissions_dir, output, options, say, progress)
+    try:
+        for stage in BATCH_STAGES:
+            stage(batch)
+    finally:
+        if batch.work is not None:
+            shutil.rmtree(batch.work, ignore_errors=True)
+    return batch.records
+
+
+def discover(batch: Batch) -> None:
+    """The folder's submissions, the output folder, the kernels' walls and the runner."""
+    batch.submissions = find_submissions(batch.submissions_dir, batch.lab)
+    batch.output.mkdir(parents=True, exist_ok=True)
+    batch.walls = kernel_walls(batch.course, batch.submissions_dir, batch.output)
     try:  # a kernel's orphaned processes come back to us, to be ended (nbgrader_steps)
         processes.become_subreaper()
     except OSError:
         pass
-    runner = options.runner or LocalWorkers(default_workers())
-    limits = course.course
-    if isinstance(runner, RayCluster) and limits.gpu_policy != "ignore" and \
+    runner = batch.options.runner or LocalWorkers(default_workers())
+    if isinstance(runner, RayCluster) and batch.course.course.gpu_policy != "ignore" and \
             runner.cluster_gpus():
         # Every lab has checks that need a GPU to mean anything: with GPU nodes in the cluster,
         # jobs go there, so those checks are graded rather than skipped or flagged.
         runner = dataclasses.replace(runner, gpus=1)
-    check_autograder(course, lab, say=say)
-    if options.preflight:
-        preflight(course, lab, say=say,
+    batch.runner = runner
+
+
+def check_before_grading(batch: Batch) -> None:
+    """The autograder is the released one (always); pre-flight (unless turned off)."""
+    check_autograder(batch.course, batch.lab, say=batch.say)
+    if batch.options.preflight:
+        runner = batch.runner
+        preflight(batch.course, batch.lab, say=batch.say,
                   cluster_gpus=runner.cluster_gpus() if isinstance(runner, RayCluster) else None)
-    nbgrader_steps.generate_assignment(course.root, lab.name)  # the gradebook knows the lab
-    work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
-    try:
-        template = prepare_template(course, lab, work / "course")
-        version = grader_version(template)
-        if options.canary and not canary_passed_before(output, version):
-            say(f"canary: grading the lab's own solution first ({runner.describe()})")
-            (result,) = runner.run([canary_job(course, lab)], template,
-                                   timeout_s=limits.notebook_timeout_s, walls=walls)
-            judge_canary(course, lab, result, output, version)
-            say(f"canary: full marks in {result.seconds:.0f} s")
-        return _grade_batch(course, lab, submissions, output, template, version, runner,
-                            walls, options.regrade, progress)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
-def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], output: Path,
-                 template: Path, version: str, runner, walls: Walls, regrade: bool,
-                 progress: bool) -> list[SubmissionRecord]:
+def make_template(batch: Batch) -> None:
+    """The course the jobs grade in (job.prepare_template), and the grader's fingerprint."""
+    nbgrader_steps.generate_assignment(batch.course.root, batch.lab.name)  # the gradebook knows it
+    batch.work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
+    batch.template = prepare_template(batch.course, batch.lab, batch.work / "course")
+    batch.version = grader_version(batch.template)
+
+
+def grade_canary(batch: Batch) -> None:
+    """The lab's own solution first, through the students' path; stop unless it gets full
+    marks (once per grader version: the output folder remembers)."""
+    if not batch.options.canary or canary_passed_before(batch.output, batch.version):
+        return
+    batch.say(f"canary: grading the lab's own solution first ({batch.runner.describe()})")
+    (result,) = batch.runner.run([canary_job(batch.course, batch.lab)], batch.template,
+                                 timeout_s=batch.course.course.notebook_timeout_s,
+                                 walls=batch.walls)
+    judge_canary(batch.course, batch.lab, result, batch.output, batch.version)
+    batch.say(f"canary: full marks in {result.seconds:.0f} s")
+
+
+def grade_submissions(batch: Batch) -> None:
+    """Every submission not graded before with this grader, merged as each result arrives; one
+    record per entry of the folder, in its order."""
+    course, lab, output, version = batch.course, batch.lab, batch.output, batch.version
     writer = CourseWriter(course, lab, output)
     jobs: dict[str, tuple[GradingJob, str, str]] = {}
-    for submission in submissions:
+    for submission in batch.submissions:
         student = submission.student
         if submission.path is None:
             writer.invalid(student, submission.problem)
@@ -118,20 +166,26 @@ def _grade_batch(course: LoadedConfig, lab: Lab, submissions: list[Submission], 
             continue
         fingerprint = hashlib.sha256(version.encode() + content).hexdigest()
         previous = _previous_record(output, student)
-        if not regrade and previous is not None and previous.fingerprint == fingerprint \
-                and previous.status != "environment":  # the grader's fault: always again
+        unchanged = previous is not None and previous.fingerprint == fingerprint
+        if unchanged and not batch.options.regrade and previous.status != "environment":
+            # (a record of the grader's fault is always graded again)
             writer.keep(previous)
             continue
         jobs[student] = (GradingJob(student, lab.name, content), submission.note, fingerprint)
     with tqdm(total=len(jobs), desc=f"grade {lab.name}", unit="submission",
-              disable=not progress) as bar:
-        for result in runner.run((job for job, _, _ in jobs.values()), template,
-                                 timeout_s=course.course.notebook_timeout_s, walls=walls):
+              disable=not batch.progress) as bar:
+        results = batch.runner.run((job for job, _, _ in jobs.values()), batch.template,
+                                   timeout_s=course.course.notebook_timeout_s, walls=batch.walls)
+        for result in results:
             job, note, fingerprint = jobs[result.student]
             writer.graded(result, note, fingerprint, job.content)
             bar.set_postfix_str(result.student)
             bar.update()
-    return [writer.records[s.student] for s in submissions]
+    batch.records = [writer.records[s.student] for s in batch.submissions]
+
+
+# The stages of a batch, in order (summary() then says what it found).
+BATCH_STAGES = (discover, check_before_grading, make_template, grade_canary, grade_submissions)
 
 
 def grader_version(template: Path) -> str:

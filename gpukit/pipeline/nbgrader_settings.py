@@ -24,8 +24,8 @@ from gpukit.sandbox.settings import SandboxSettings
 
 SHIM = '''\
 # nbgrader reads this file. Do not edit it: every setting is derived from grading_config.py
-# (see gpukit/course/nbgrader_settings.py).
-from gpukit.course.nbgrader_settings import configure
+# (see gpukit/pipeline/nbgrader_settings.py).
+from gpukit.pipeline.nbgrader_settings import configure
 
 configure(get_config(), __file__)  # noqa: F821  (nbgrader defines get_config)
 '''
@@ -64,7 +64,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.converters.generate_feedback import GenerateFeedback
 
-    from gpukit.autograde.preprocessors import (
+    from gpukit.pipeline.preprocessors import (
         HideHiddenTests,
         HoldForReview,
         LimitedExecute,
@@ -74,7 +74,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
         VerifyCheckOutcomes,
     )
 
-    # Every step that decides a grade is nbgrader's own (gpukit/autograde/preprocessors.py), so
+    # Every step that decides a grade is nbgrader's own (gpukit/pipeline/preprocessors.py), so
     # `nbgrader autograde`, formgrader's Autograde button and `gpukit grade` grade alike. The
     # rebuild comes first: nbgrader's own sanitizing needs the release's cell metadata.
     sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
@@ -92,7 +92,7 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     c.GenerateFeedback.preprocessors = [feedback[0], HideHiddenTests, *feedback[1:]]
     # A feedback page shows the student's markup to whoever opens it: cleaned, and under a
     # Content-Security-Policy that runs no script (feedback_exporter.py).
-    from gpukit.course.feedback_exporter import FeedbackExporter, find_nbconvert_templates
+    from gpukit.pipeline.feedback_exporter import FeedbackExporter, find_nbconvert_templates
 
     c.GenerateFeedback.exporter_class = FeedbackExporter
     # formgrader's grading pages use a plain HTMLExporter of this configuration: the student's

@@ -20,8 +20,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from gpukit.autograde.job import GradingJob, JobResult
-from gpukit.autograde.writer import record_of
+from gpukit.batch.job import GradingJob, JobResult
+from gpukit.batch.writer import record_of
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
@@ -79,8 +79,8 @@ def check_autograder(course: LoadedConfig, lab: Lab,
 def check_feedback_rendering() -> None:
     """Render one feedback page as grading will: a broken nbconvert install stops the batch
     here, before any grading, rather than after every notebook has run."""
-    from gpukit.autograde.nbgrader_job import last_exception
-    from gpukit.course.feedback_exporter import find_nbconvert_templates, render_probe_page
+    from gpukit.batch.nbgrader_job import last_exception
+    from gpukit.pipeline.feedback_exporter import find_nbconvert_templates, render_probe_page
 
     find_nbconvert_templates()
     try:

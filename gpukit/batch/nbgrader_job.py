@@ -1,11 +1,11 @@
 """A grading job's nbgrader process: autograde one student and generate their feedback.
 
-Run in a job's scratch course directory (gpukit/autograde/job.py), it grades through nbgrader's API
+Run in a job's scratch course directory (gpukit/batch/job.py), it grades through nbgrader's API
 as formgrader calls it, so the course's nbgrader_config.py decides every step. Two ways to run:
 
-* ``python -m gpukit.autograde.nbgrader_job ASSIGNMENT STUDENT``: one job, in the current
+* ``python -m gpukit.batch.nbgrader_job ASSIGNMENT STUDENT``: one job, in the current
   directory; nbgrader's log on stderr; exit status 1 when autograding failed.
-* ``python -m gpukit.autograde.nbgrader_job --serve``: a local worker's process, which grades job
+* ``python -m gpukit.batch.nbgrader_job --serve``: a local worker's process, which grades job
   after job, so that importing nbgrader (seconds) is paid once per worker, not once per
   submission. It reads one request per line on stdin (JSON: the scratch course, the assignment,
   the student), grades it there, writes nbgrader's log to ``job.log`` in that course, and
@@ -127,7 +127,7 @@ class Server:
 
         if self.process is None or self.process.poll() is not None:
             self.process = nbgrader_steps.start_server(
-                [sys.executable, "-m", "gpukit.autograde.nbgrader_job", "--serve"],
+                [sys.executable, "-m", "gpukit.batch.nbgrader_job", "--serve"],
                 self.environment)
         request = json.dumps({"root": str(root), "assignment": assignment, "student": student})
         self.process.stdin.write(request + "\n")

@@ -5,10 +5,10 @@ with plain pytest. The ``conftest.py`` files ``gpukit release`` writes into ``au
 these hooks. For each assignment folder collected:
 
 1. the notebook (``--notebook PATH``; without it, the assignment's solution in ``solutions/``)
-   is rebuilt on the release as grading rebuilds it (sanitize.py), and the master's hidden test
-   cells are put back, as nbgrader's autograde does;
+   is rebuilt on the release as grading rebuilds it (rebuild.py), and the master's hidden
+   test cells are put back, as nbgrader's autograde does;
 2. it runs, once, in a ``gpukit-sandbox`` kernel with the course's limits and walls, the data
-   directory and this ``autograder/`` (gpukit/course/nbgrader_settings.py gives them);
+   directory and this ``autograder/`` (gpukit/pipeline/nbgrader_settings.py gives them);
 3. each hidden check's cell shows its outcome (gpukit/grading/runner.py, the one harness); each
    check becomes one pytest item, passed, failed or skipped, and the terminal summary lists them
    with their points.
@@ -32,11 +32,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
-from gpukit.autograde.preprocessors import CHECK_CALL
-from gpukit.autograde.sanitize import rebuild
 from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
 from gpukit.course.layout import CourseLayout
-from gpukit.course.nbgrader_settings import kernel_variables, sandbox_settings, socket_path
 from gpukit.grading.autograder import (
     AUTOGRADER_VARIABLE,
     SETTINGS_FILE,
@@ -45,6 +42,9 @@ from gpukit.grading.autograder import (
     test_file_name,
 )
 from gpukit.grading.outcome import FAILING, MIME_TYPE, CheckOutcome
+from gpukit.pipeline.nbgrader_settings import kernel_variables, sandbox_settings, socket_path
+from gpukit.pipeline.preprocessors import CHECK_CALL
+from gpukit.pipeline.rebuild import rebuild
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
 

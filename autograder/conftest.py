@@ -1,6 +1,7 @@
 """pytest autograder/ [--notebook PATH]: the course's hidden checks on a notebook.
 
-Written by `gpukit release` from the kit (gpukit/release/autograder.py): edit that, then run `gpukit release`.
+Written by `gpukit release` from the kit (gpukit/release/autograder.py)
+and grading_config.py: change those, then run `gpukit release`; never edit this file.
 """
 
 from gpukit.pipeline.plain_pytest import pytest_addoption, pytest_terminal_summary  # noqa: F401

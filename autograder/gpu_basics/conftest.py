@@ -1,7 +1,8 @@
 """pytest autograder/gpu_basics [--notebook PATH]: execute the notebook (the solution
 without --notebook) in a grading kernel and report each hidden check with its points.
 
-Written by `gpukit release` from the kit's gpukit/labs/gpu_basics/checks.py and grading_config.py: edit that, then run `gpukit release`.
+Written by `gpukit release` from the kit's gpukit/labs/gpu_basics/checks.py
+and grading_config.py: change those, then run `gpukit release`; never edit this file.
 """
 
 from gpukit.pipeline.plain_pytest import pytest_pycollect_makemodule  # noqa: F401

@@ -1,4 +1,5 @@
-# Written by `gpukit release` from the kit's gpukit/labs/gpu_basics/checks.py and grading_config.py: edit that, then run `gpukit release`.
+# Written by `gpukit release` from the kit's gpukit/labs/gpu_basics/checks.py
+# and grading_config.py: change those, then run `gpukit release`; never edit this file.
 # The grading kernel runs each test_<grade id> below on the student's live notebook
 # (gpukit/grading/runner.py); `pytest autograder/gpu_basics --notebook PATH` runs them all.
 

@@ -28,7 +28,9 @@ from gpukit.grading.autograder import SETTINGS_FILE, FrozenLab, test_file_name
 from gpukit.labs import LABS_DIR
 
 AUTOGRADER_DIR = "autograder"
-GENERATED = "Written by `gpukit release` from {origin}: edit that, then run `gpukit release`."
+# Two lines, each within the linters' 100 columns (the tree is linted with the rest).
+GENERATED = ("Written by `gpukit release` from {origin}\n"
+             "and {config}: change those, then run `gpukit release`; never edit this file.")
 
 TOP_CONFTEST = '''\
 """pytest autograder/ [--notebook PATH]: the course's hidden checks on a notebook.
@@ -40,7 +42,7 @@ from gpukit.pipeline.plain_pytest import pytest_addoption, pytest_terminal_summa
 '''
 
 PYTEST_INI = '''\
-# {generated}
+{generated}
 # Plain pytest in autograder/ (see conftest.py), whatever the course directory holds.
 [pytest]
 addopts = -p no:cacheprovider
@@ -58,7 +60,7 @@ from gpukit.pipeline.plain_pytest import pytest_pycollect_makemodule  # noqa: F4
 '''
 
 TEST_BANNER = '''\
-# {generated}
+{generated}
 # The grading kernel runs each test_<grade id> below on the student's live notebook
 # (gpukit/grading/runner.py); `pytest autograder/{assignment} --notebook PATH` runs them all.
 
@@ -98,11 +100,10 @@ def frozen_lab(loaded: LoadedConfig, lab: Lab) -> FrozenLab:
 
 def autograder_files(loaded: LoadedConfig, lab: Lab) -> dict[str, str]:
     """The files of ``autograder/<assignment>/``, by name, as release writes them."""
-    origin = _origin(loaded, lab)
-    generated = GENERATED.format(origin=origin)
+    generated = GENERATED.format(origin=_origin(loaded, lab), config=CONFIG_FILE_NAME)
     frozen = frozen_lab(loaded, lab)
     return {
-        test_file_name(lab.name): TEST_BANNER.format(generated=generated,
+        test_file_name(lab.name): TEST_BANNER.format(generated=_commented(generated),
                                                      assignment=lab.name)
         + lab.checks_file.read_text(),
         "conftest.py": LAB_CONFTEST.format(assignment=lab.name, generated=generated),
@@ -113,8 +114,9 @@ def autograder_files(loaded: LoadedConfig, lab: Lab) -> dict[str, str]:
 
 def top_files() -> dict[str, str]:
     """The files of ``autograder/`` itself."""
-    generated = GENERATED.format(origin="the kit (gpukit/release/autograder.py)")
-    return {"pytest.ini": PYTEST_INI.format(generated=generated),
+    generated = GENERATED.format(origin="the kit (gpukit/release/autograder.py)",
+                                 config=CONFIG_FILE_NAME)
+    return {"pytest.ini": PYTEST_INI.format(generated=_commented(generated)),
             "conftest.py": TOP_CONFTEST.format(generated=generated)}
 
 
@@ -145,12 +147,10 @@ def _origin(loaded: LoadedConfig, lab: Lab) -> str:
     """Where the checks come from, as the instructor finds it: the course's own lab folder, or
     the kit's (the same words wherever the kit is installed)."""
     if lab.folder.is_relative_to(LABS_DIR):
-        where = f"the kit's gpukit/labs/{lab.lab_id}/checks.py"
-    elif lab.checks_file.is_relative_to(loaded.root):
-        where = lab.checks_file.relative_to(loaded.root).as_posix()
-    else:  # a lab package imported from outside the course
-        where = f"the lab {lab.lab_id}'s checks.py"
-    return f"{where} and {CONFIG_FILE_NAME}"
+        return f"the kit's gpukit/labs/{lab.lab_id}/checks.py"
+    if lab.checks_file.is_relative_to(loaded.root):
+        return lab.checks_file.relative_to(loaded.root).as_posix()
+    return f"the lab {lab.lab_id}'s checks.py"  # a lab package imported from outside the course
 
 
 def _readme(lab: Lab, frozen: FrozenLab, generated: str) -> str:
@@ -168,6 +168,10 @@ def _readme(lab: Lab, frozen: FrozenLab, generated: str) -> str:
 def _field_help(points: object, name: str) -> str:
     field = next(f for f in dataclasses.fields(points) if f.name == name)
     return " ".join(field.metadata.get("help", "").split()).replace("|", "\\|")
+
+
+def _commented(text: str) -> str:
+    return "\n".join(f"# {line}" for line in text.splitlines())
 
 
 def _read(path: Path) -> str | None:

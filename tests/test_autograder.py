@@ -7,17 +7,21 @@ settings and checks, nothing of grading_config.py) in tests/test_grading_runner.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from gpukit.batch.job import pack_template, prepare_template
 from gpukit.batch.preflight import check_autograder
+from gpukit.batch.stages import grader_version
 from gpukit.config import load_config, python_source
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.sample_class import expected_of
@@ -102,6 +106,7 @@ def test_gpukit_grade_refuses_a_hand_edited_autograder_before_grading(course, tm
 
 
 def plain_pytest(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`pytest` run in the course, as an instructor runs it."""
     return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=root,
                           capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTEST_ADDOPTS": ""})
@@ -147,3 +152,35 @@ def test_plain_pytest_wants_one_assignment_for_one_notebook(released_course, tmp
     assert done.returncode != 0
     assert "grades one notebook with one assignment's checks" in done.stdout + done.stderr
     assert "gpukit: " not in done.stdout  # nothing ran
+
+
+def test_the_job_template_carries_the_autograder_and_the_graders_fingerprint_covers_it(
+        released_course, tmp_path):
+    """Jobs (local and Ray: the packed template) grade with the released autograder, and a
+    record graded with other checks or settings is graded again (grader_version)."""
+    lab = released_course.course.assignment(LAB)
+    template = prepare_template(released_course, lab, tmp_path / "template")
+    copied = template / "autograder" / LAB
+    assert sorted(p.name for p in copied.iterdir()) == ["README.md", "settings.json",
+                                                         f"test_{LAB}.py"]
+    assert "autograder/" in {name.split("/")[0] + "/" for name in
+                             tarfile.open(fileobj=io.BytesIO(pack_template(template))).getnames()}
+    before = grader_version(template)
+    settings = copied / "settings.json"
+    settings.write_text(settings.read_text().replace('"device": 1', '"device": 2'))
+    assert grader_version(template) != before
+
+
+def test_plain_pytest_says_a_missing_dataset_is_the_environments_fault(released_course,
+                                                                        tmp_path):
+    """No notebook runs without its data: every check is reported not graded, with the cause
+    and what to do once, instead of the notebook's NameErrors scored as the student's."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "autograder/fashion_ann"],
+                          cwd=released_course.root, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTEST_ADDOPTS": "",
+                               "GPUKIT_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 1
+    assert done.stdout.count("not graded: the grading environment (below)") == 8
+    assert "not graded: the grading environment, not the notebook: The lab fashion_ann needs " \
+           "the dataset fashion-mnist" in done.stdout
+    assert "What to do: Run `gpukit-data fetch fashion-mnist" in done.stdout

@@ -204,8 +204,8 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
 
 def make_scratch_course(run: JobRun) -> None:
     """The template's files in the scratch folder: settings and gradebook copied (the job
-    writes them), the lab's source, release and the course's own labs linked (shared; the
-    kernel sees only the labs' checks, read-only)."""
+    writes them), the lab's source and release, the course's own labs and the assignment's
+    autograder linked (shared; the kernel sees only the autograder, read-only)."""
     for name in TEMPLATE_COPIED:
         shutil.copy2(run.template / name, run.scratch / name)
     for name in TEMPLATE_LINKED:

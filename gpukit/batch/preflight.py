@@ -23,48 +23,40 @@ from pathlib import Path
 from gpukit.batch.job import GradingJob, JobResult
 from gpukit.batch.writer import record_of
 from gpukit.config import Lab, LoadedConfig
+from gpukit.course.datasets import check_datasets
 from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
 from gpukit.release.autograder import stale_autograder
-from gpukit_student.data import resolve_spec, verify_dataset
 
 CANARY = "canary-solution"
 CANARY_FILE = ".canary.json"
 
 
-def preflight(course: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = None,
+def preflight(loaded: LoadedConfig, lab: Lab, *, cluster_gpus: float | None = None,
               say: Callable[[str], None] = print) -> None:
     """Stop with what to do when the lab cannot be graded here; say what was checked."""
-    for name in lab.datasets:
-        spec = resolve_spec(name, course.data_dir)
-        statuses = verify_dataset(spec, course.data_dir)
-        broken = [status for status in statuses if not status.ok]
-        if broken:
-            hints = dict.fromkeys(status.hint for status in broken if status.hint)
-            raise GpukitError(
-                f"Pre-flight: the lab {lab.name} needs the dataset {name}, and "
-                f"{', '.join(status.filename for status in broken)} in {course.data_dir / name}"
-                f" {'is' if len(broken) == 1 else 'are'} missing or damaged. Nothing was graded: "
-                "every student would have been failed by the grader's setup.",
-                hint=" ".join(hints) or f"Run `gpukit-data fetch {name}`.")
-        say(f"pre-flight: dataset {name} verified in {course.data_dir / name}")
+    try:
+        check_datasets(loaded, lab, say=lambda line: say(f"pre-flight: {line}"))
+    except GpukitError as error:
+        message = error.message[0].lower() + error.message[1:]
+        raise GpukitError(f"Pre-flight: {message}", hint=error.hint) from None
     say(f"pre-flight: sandbox {sandbox_state()}")
     check_feedback_rendering()
     say("pre-flight: a feedback page renders")
     gpu = cluster_gpus if cluster_gpus is not None else _local_gpu()
-    if course.course.gpu_policy == "require" and not gpu:
+    if loaded.course.gpu_policy == "require" and not gpu:
         say("pre-flight: gpu_policy='require' and no GPU here: the GPU-only checks score 0 and "
             "every submission is listed for a GPU regrade")
     else:
         say(f"pre-flight: {'a GPU' if gpu else 'no GPU'} here, gpu_policy="
-            f"{course.course.gpu_policy!r}")
+            f"{loaded.course.gpu_policy!r}")
 
 
-def check_autograder(course: LoadedConfig, lab: Lab,
+def check_autograder(loaded: LoadedConfig, lab: Lab,
                      say: Callable[[str], None] = print) -> None:
     """Stop unless autograder/<assignment>/ is exactly what release writes now: it is what
     grades. (Always checked, pre-flight or not: it costs a few file reads.)"""
-    stale = stale_autograder(course, lab)
+    stale = stale_autograder(loaded, lab)
     if stale:
         raise GpukitError(
             f"Pre-flight: the checks that grade {lab.name} are not what `gpukit release` writes "
@@ -117,11 +109,11 @@ def _local_gpu() -> bool:
     return done.stdout.strip().endswith("True")
 
 
-def canary_job(course: LoadedConfig, lab: Lab) -> GradingJob:
+def canary_job(loaded: LoadedConfig, lab: Lab) -> GradingJob:
     """The lab's solution, as a submission: the instructor's master notebook, whose answer cells
     hold the solutions (the rebuild on the release takes them; the hidden tests it also holds
     are the release's anyway)."""
-    master = CourseLayout(course.root).source(lab)
+    master = CourseLayout(loaded.root).source(lab)
     return GradingJob(CANARY, lab.name, master.read_bytes())
 
 
@@ -133,10 +125,10 @@ def canary_passed_before(output: Path, version: str) -> bool:
         return False
 
 
-def judge_canary(course: LoadedConfig, lab: Lab, result: JobResult, output: Path,
+def judge_canary(loaded: LoadedConfig, lab: Lab, result: JobResult, output: Path,
                  version: str) -> None:
     """Stop the batch when the solution did not get every automatic point."""
-    record = record_of(course, lab, result)
+    record = record_of(loaded, lab, result)
     problems = [f"{c.check}: {c.message or c.status}" for c in record.checks
                 if c.status not in ("passed", "skipped", "needs_gpu")]
     if result.feedback_problem:  # graded, but no student would get a feedback page

@@ -67,7 +67,7 @@ class GradingOptions:
 class Batch:
     """One `gpukit grade` run, as its stages (BATCH_STAGES) hand it on."""
 
-    course: LoadedConfig
+    loaded: LoadedConfig
     lab: Lab
     submissions_dir: Path
     output: Path
@@ -83,12 +83,12 @@ class Batch:
     records: list[SubmissionRecord] = field(default_factory=list)
 
 
-def grade_directory(course: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
+def grade_directory(loaded: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
                     *, progress: bool = True, options: GradingOptions = GradingOptions(),
                     say: Callable[[str], None] = print) -> list[SubmissionRecord]:
     """Grade every submission in ``submissions_dir``; write the outputs into ``output`` as each
     result arrives (a stopped batch loses nothing; a rerun grades only what is missing)."""
-    batch = Batch(course, lab, submissions_dir, output, options, say, progress)
+    batch = Batch(loaded, lab, submissions_dir, output, options, say, progress)
     try:
         for stage in BATCH_STAGES:
             stage(batch)
@@ -102,13 +102,13 @@ def discover(batch: Batch) -> None:
     """The folder's submissions, the output folder, the kernels' walls and the runner."""
     batch.submissions = find_submissions(batch.submissions_dir, batch.lab)
     batch.output.mkdir(parents=True, exist_ok=True)
-    batch.walls = kernel_walls(batch.course, batch.submissions_dir, batch.output)
+    batch.walls = kernel_walls(batch.loaded, batch.submissions_dir, batch.output)
     try:  # a kernel's orphaned processes come back to us, to be ended (nbgrader_steps)
         processes.become_subreaper()
     except OSError:
         pass
     runner = batch.options.runner or LocalWorkers(default_workers())
-    if isinstance(runner, RayCluster) and batch.course.course.gpu_policy != "ignore" and \
+    if isinstance(runner, RayCluster) and batch.loaded.course.gpu_policy != "ignore" and \
             runner.cluster_gpus():
         # Every lab has checks that need a GPU to mean anything: with GPU nodes in the cluster,
         # jobs go there, so those checks are graded rather than skipped or flagged.
@@ -118,18 +118,18 @@ def discover(batch: Batch) -> None:
 
 def check_before_grading(batch: Batch) -> None:
     """The autograder is the released one (always); pre-flight (unless turned off)."""
-    check_autograder(batch.course, batch.lab, say=batch.say)
+    check_autograder(batch.loaded, batch.lab, say=batch.say)
     if batch.options.preflight:
         runner = batch.runner
-        preflight(batch.course, batch.lab, say=batch.say,
+        preflight(batch.loaded, batch.lab, say=batch.say,
                   cluster_gpus=runner.cluster_gpus() if isinstance(runner, RayCluster) else None)
 
 
 def make_template(batch: Batch) -> None:
     """The course the jobs grade in (job.prepare_template), and the grader's fingerprint."""
-    nbgrader_steps.generate_assignment(batch.course.root, batch.lab.name)  # the gradebook knows it
+    nbgrader_steps.generate_assignment(batch.loaded.root, batch.lab.name)  # the gradebook knows it
     batch.work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
-    batch.template = prepare_template(batch.course, batch.lab, batch.work / "course")
+    batch.template = prepare_template(batch.loaded, batch.lab, batch.work / "course")
     batch.version = grader_version(batch.template)
 
 
@@ -139,18 +139,18 @@ def grade_canary(batch: Batch) -> None:
     if not batch.options.canary or canary_passed_before(batch.output, batch.version):
         return
     batch.say(f"canary: grading the lab's own solution first ({batch.runner.describe()})")
-    (result,) = batch.runner.run([canary_job(batch.course, batch.lab)], batch.template,
-                                 timeout_s=batch.course.course.notebook_timeout_s,
+    (result,) = batch.runner.run([canary_job(batch.loaded, batch.lab)], batch.template,
+                                 timeout_s=batch.loaded.course.notebook_timeout_s,
                                  walls=batch.walls)
-    judge_canary(batch.course, batch.lab, result, batch.output, batch.version)
+    judge_canary(batch.loaded, batch.lab, result, batch.output, batch.version)
     batch.say(f"canary: full marks in {result.seconds:.0f} s")
 
 
 def grade_submissions(batch: Batch) -> None:
     """Every submission not graded before with this grader, merged as each result arrives; one
     record per entry of the folder, in its order."""
-    course, lab, output, version = batch.course, batch.lab, batch.output, batch.version
-    writer = CourseWriter(course, lab, output)
+    loaded, lab, output, version = batch.loaded, batch.lab, batch.output, batch.version
+    writer = CourseWriter(loaded, lab, output)
     jobs: dict[str, tuple[GradingJob, str, str]] = {}
     for submission in batch.submissions:
         student = submission.student
@@ -175,7 +175,7 @@ def grade_submissions(batch: Batch) -> None:
     with tqdm(total=len(jobs), desc=f"grade {lab.name}", unit="submission",
               disable=not batch.progress) as bar:
         results = batch.runner.run((job for job, _, _ in jobs.values()), batch.template,
-                                   timeout_s=course.course.notebook_timeout_s, walls=batch.walls)
+                                   timeout_s=loaded.course.notebook_timeout_s, walls=batch.walls)
         for result in results:
             job, note, fingerprint = jobs[result.student]
             writer.graded(result, note, fingerprint, job.content)
@@ -206,12 +206,12 @@ def _previous_record(output: Path, student: str) -> SubmissionRecord | None:
         return None
 
 
-def kernel_walls(course: LoadedConfig, submissions: Path, output: Path) -> Walls:
+def kernel_walls(loaded: LoadedConfig, submissions: Path, output: Path) -> Walls:
     """Walls for the grading kernels (gpukit/sandbox), which run in scratch courses: the course
     itself is hidden (its master notebooks and solutions, its gradebook, its students' folders),
     and so are the submissions and the outputs (another student's notebook, records or
     feedback). What a kernel needs inside them (the data, the kit) its job's settings put back."""
-    hidden = [submissions, output, *hidden_from_kernels(course)]
+    hidden = [submissions, output, *hidden_from_kernels(loaded)]
     return Walls(tuple(str(p.resolve()) for p in hidden))
 
 

@@ -41,9 +41,9 @@ from gpukit.untrusted import SpreadsheetWriter
 class CourseWriter:
     """Writes results into the course (gradebook, autograded/, feedback/) and ``output``."""
 
-    def __init__(self, course: LoadedConfig, lab: Lab, output: Path):
-        self.course, self.lab, self.output = course, lab, output
-        self.layout = CourseLayout(course.root)
+    def __init__(self, loaded: LoadedConfig, lab: Lab, output: Path):
+        self.loaded, self.lab, self.output = loaded, lab, output
+        self.layout = CourseLayout(loaded.root)
         self.records: dict[str, SubmissionRecord] = {}
         for folder in ("records", "feedback"):
             (output / folder).mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ class CourseWriter:
 
     def invalid(self, student: str, problem: str, fingerprint: str = "") -> SubmissionRecord:
         """A submission nothing could be graded of: registered as nbgrader would, recorded."""
-        register_ungradable(self.course.gradebook_url, self.lab, student)
+        register_ungradable(self.loaded.gradebook_url, self.lab, student)
         return self._finish(SubmissionRecord(student, self.lab.name, "invalid", problem,
                                              fingerprint=fingerprint))
 
@@ -64,7 +64,7 @@ class CourseWriter:
         """The record of a job's result, after its scores went into the course (``submitted``:
         the notebook as handed in, kept in the course's submitted/ as nbgrader keeps it)."""
         _write_whole(self.layout.submitted(result.student, self.lab), submitted)
-        record, findings = _read_result(self.course, self.lab, result, note)
+        record, findings = _read_result(self.loaded, self.lab, result, note)
         record.fingerprint = fingerprint
         record.grading_seconds, record.notebook_seconds = result.seconds, result.cell_seconds
         if record.status in ("graded", "integrity"):
@@ -80,7 +80,7 @@ class CourseWriter:
         notebook = Path(self.lab.notebook).stem
         rows = {row.name: row for row in result.grades}
         with warnings.catch_warnings(), \
-                Gradebook(self.course.gradebook_url) as gb:
+                Gradebook(self.loaded.gradebook_url) as gb:
             warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes on nbgrader's code
             gb.update_or_create_student(result.student)
             gb.update_or_create_submission(self.lab.name, result.student)
@@ -143,17 +143,17 @@ class CourseWriter:
         _write_whole(self.output / "grades.csv", text.getvalue().encode())
 
 
-def record_of(course: LoadedConfig, lab: Lab, result: JobResult, note: str = ""
+def record_of(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str = ""
               ) -> SubmissionRecord:
     """The record of a job's result: its status, every check's outcome, why."""
-    return _read_result(course, lab, result, note)[0]
+    return _read_result(loaded, lab, result, note)[0]
 
 
-def _read_result(course: LoadedConfig, lab: Lab, result: JobResult, note: str
+def _read_result(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str
                  ) -> tuple[SubmissionRecord, list[str]]:
     """The record of a job's result, and the scan's findings in its autograded notebook (read
     once: the writer holds the submission for review by them)."""
-    student, limits = result.student, course.course
+    student, limits = result.student, loaded.course
     if result.outcome == "timeout":
         return SubmissionRecord(
             student, lab.name, "timeout",

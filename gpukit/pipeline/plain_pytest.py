@@ -33,7 +33,9 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
+from gpukit.course.datasets import check_datasets
 from gpukit.course.layout import CourseLayout
+from gpukit.errors import GpukitError
 from gpukit.grading.autograder import (
     AUTOGRADER_VARIABLE,
     SETTINGS_FILE,
@@ -49,6 +51,7 @@ from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
 
 NOTEBOOK_OPTION = "--notebook"
+NOT_GRADED = "not graded: the grading environment, not the notebook:"
 _RESULTS = pytest.StashKey[list]()
 _ASSIGNMENTS = pytest.StashKey[set]()
 
@@ -116,7 +119,13 @@ class AssignmentChecks(pytest.File):
     def outcomes(self) -> dict[str, CheckOutcome]:
         """Each check's outcome on the notebook (executed the first time it is asked)."""
         if self._outcomes is None:
-            self._outcomes = grade_notebook(self.autograder, self.notebook)
+            try:
+                self._outcomes = grade_notebook(self.autograder, self.notebook)
+            except GpukitError as error:  # the grader's environment: nothing ran
+                why = f"{NOT_GRADED} {error.message}" + \
+                    (f" What to do: {error.hint}" if error.hint else "")
+                self._outcomes = {name: CheckOutcome(name, "error", why)
+                                  for name in self.autograder.lab.check_points}
         return self._outcomes
 
 
@@ -166,16 +175,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     for (assignment, notebook), rows in by_notebook.items():
         terminalreporter.section(f"gpukit: {assignment} on {notebook}")
         width = max(len(row.outcome.check) for row in rows)
+        environment = {row.outcome.message for row in rows
+                       if row.outcome.message.startswith(NOT_GRADED)}
         for row in rows:
-            message = f"  {row.outcome.message}" if row.outcome.status != "passed" else ""
+            message = row.outcome.message if row.outcome.status != "passed" else ""
+            if message in environment:
+                message = "not graded: the grading environment (below)"
             terminalreporter.write_line(
                 f"{row.outcome.check:<{width}}  {row.earned:>4g}/{row.points:<4g} "
-                f"{row.outcome.status}{message}"[:240])
+                f"{row.outcome.status}  {message}".rstrip()[:240])
         lab = rows[0].lab
         terminalreporter.write_line(
             f"{'total':<{width}}  {sum(r.earned for r in rows):>4g}/"
             f"{sum(r.points for r in rows):<4g} automatic points; written answers "
             f"{sum(lab.written_points.values()):g} points, graded by hand")
+        for message in sorted(environment):
+            terminalreporter.write_line(message)
 
 
 # ------------------------------------------------------------------------------ the notebook
@@ -186,6 +201,7 @@ def grade_notebook(autograder: Autograder, notebook: Path) -> dict[str, CheckOut
     course_root = autograder.folder.parent.parent
     loaded = load_config(course_root / CONFIG_FILE_NAME)
     lab = loaded.course.assignment(autograder.lab.assignment)
+    check_datasets(loaded, lab, say=lambda _: None)
     layout = CourseLayout(loaded.root)
     graded = graded_form(nbformat.read(notebook, as_version=4),
                          nbformat.read(layout.release(lab), as_version=4),

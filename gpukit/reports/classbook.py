@@ -101,17 +101,17 @@ class ClassResults:
         return [student for student in self.students if student.scores]
 
 
-def load_class(course: LoadedConfig, lab: Lab, output: Path | None = None) -> ClassResults:
+def load_class(loaded: LoadedConfig, lab: Lab, output: Path | None = None) -> ClassResults:
     """The results of ``lab``: its gradebook rows, joined with the records in ``output``."""
-    output = output or course.root / "graded" / lab.name
-    if course.gradebook_file is not None and not course.gradebook_file.is_file():
-        raise GpukitError(f"No gradebook at {course.gradebook_file}.",
+    output = output or loaded.root / "graded" / lab.name
+    if loaded.gradebook_file is not None and not loaded.gradebook_file.is_file():
+        raise GpukitError(f"No gradebook at {loaded.gradebook_file}.",
                           hint=f"Grade the class first: gpukit grade SUBMISSIONS "
                           f"--assignment {lab.name}")
     records = _records(output)
     items: dict[str, GradedItem] = {}
     students: dict[str, StudentResult] = {}
-    with Gradebook(course.gradebook_url) as gb:
+    with Gradebook(loaded.gradebook_url) as gb:
         try:
             assignment = gb.find_assignment(lab.name)
         except MissingEntry:
@@ -152,7 +152,7 @@ def load_class(course: LoadedConfig, lab: Lab, output: Path | None = None) -> Cl
         feedback = output / "feedback" / f"{result.student}.html"
         result.feedback = feedback if feedback.is_file() else None
     ordered = sorted(items.values(), key=lambda item: (item.written, _order(item, lab)))
-    return ClassResults(course.course.course_id, lab.name, ordered,
+    return ClassResults(loaded.course.course_id, lab.name, ordered,
                         sorted(students.values(), key=lambda s: s.student), output)
 
 

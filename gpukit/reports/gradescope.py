@@ -135,19 +135,19 @@ cd "$work/course"
 """
 
 
-def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
+def build_autograder(loaded: LoadedConfig, lab: Lab, destination: Path,
                      visibility: str = "visible") -> Path:
     """Write the Gradescope autograder zip of ``lab`` to ``destination``."""
     if visibility not in VISIBILITIES:
         raise ExportError(f"Gradescope visibility is one of {', '.join(VISIBILITIES)}, "
                           f"not {visibility!r}.")
     kit = _kit_checkout()
-    stale = stale_autograder(course, lab)
+    stale = stale_autograder(loaded, lab)
     if stale:
         raise ExportError(f"The checks that grade {lab.name} are not what `gpukit release` writes "
                           f"now ({', '.join(stale)}): the zip would grade with them.",
                           hint="Run `gpukit release` first.")
-    source = course.root / "source" / lab.name
+    source = loaded.root / "source" / lab.name
     if not source.is_dir():
         raise ExportError(f"{source} does not exist.",
                           hint="Release the course first: gpukit release")
@@ -156,12 +156,12 @@ def build_autograder(course: LoadedConfig, lab: Lab, destination: Path,
     with tempfile.TemporaryDirectory() as scratch:
         tree = Path(scratch)
         (tree / "course" / "source").mkdir(parents=True)
-        settings = dataclasses.replace(course.course, data_dir=ZIP_DATA_DIR, assignments=[lab],
+        settings = dataclasses.replace(loaded.course, data_dir=ZIP_DATA_DIR, assignments=[lab],
                                        gradebook_url="")
         (tree / "course" / CONFIG_FILE_NAME).write_text(AUTOGRADER_CONFIG.format(
             assignment=lab.name, course=python_source(settings)))
         shutil.copytree(source, tree / "course" / "source" / lab.name)
-        checks = CourseLayout(course.root).autograder
+        checks = CourseLayout(loaded.root).autograder
         shutil.copytree(checks / lab.name, tree / "course" / AUTOGRADER_DIR / lab.name,
                         ignore=_IGNORED)
         for name in top_files():

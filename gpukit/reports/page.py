@@ -43,12 +43,12 @@ class ReportFile:
     submissions: int
 
 
-def write_report(course: LoadedConfig, lab: Lab, output: Path | None = None) -> ReportFile:
+def write_report(loaded: LoadedConfig, lab: Lab, output: Path | None = None) -> ReportFile:
     """Build the assignment's page from its gradebook rows and records; return where it is."""
-    results = load_class(course, lab, output)
+    results = load_class(loaded, lab, output)
     path = results.output / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(results, lab, shown_folder(results.output, course.root)),
+    path.write_text(render_report(results, lab, shown_folder(results.output, loaded.root)),
                     encoding="utf-8")
     return ReportFile(lab.name, path, len(results.students))
 
@@ -86,14 +86,14 @@ def render_report(results: ClassResults, lab: Lab, records_folder: str) -> str:
         version=__version__)
 
 
-def write_index(course: LoadedConfig, reports: list[ReportFile]) -> Path:
+def write_index(loaded: LoadedConfig, reports: list[ReportFile]) -> Path:
     """The course page: one link per assignment report (graded/index.html)."""
-    folder = course.root / "graded"
+    folder = loaded.root / "graded"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / INDEX_NAME
     links = [(report, os.path.relpath(report.path, folder)) for report in reports]
     path.write_text(_templates.get_template("index.html.j2").render(
-        course_id=course.course.course_id, links=links, version=__version__), encoding="utf-8")
+        course_id=loaded.course.course_id, links=links, version=__version__), encoding="utf-8")
     return path
 
 

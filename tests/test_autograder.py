@@ -184,3 +184,13 @@ def test_plain_pytest_says_a_missing_dataset_is_the_environments_fault(released_
     assert "not graded: the grading environment, not the notebook: The lab fashion_ann needs " \
            "the dataset fashion-mnist" in done.stdout
     assert "What to do: Run `gpukit-data fetch fashion-mnist" in done.stdout
+
+
+def test_plain_pytest_refuses_a_notebook_that_is_missing_or_not_a_notebook(released_course,
+                                                                            tmp_path):
+    (tmp_path / "essay.ipynb").write_text("my answers, as text")
+    for given, says in ((tmp_path / "essay.ipynb", "is not a readable Jupyter notebook"),
+                        (tmp_path / "missing.ipynb", "no such file")):
+        done = plain_pytest(released_course.root, f"autograder/{LAB}", "--notebook", str(given))
+        assert done.returncode == 4  # pytest's usage error: nothing ran
+        assert f"ERROR: --notebook {given}" in done.stderr and says in done.stderr

@@ -63,6 +63,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "submission, a fixture); default: the assignment's solution in solutions/")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A --notebook that is missing or not a notebook stops the run before anything starts."""
+    given = config.getoption(NOTEBOOK_OPTION, default=None)
+    if not given:
+        return
+    path = Path(given).expanduser()
+    if not path.is_file():
+        raise pytest.UsageError(f"{NOTEBOOK_OPTION} {given}: no such file.")
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as error:  # not JSON, not a notebook: say so, run nothing
+        raise pytest.UsageError(f"{NOTEBOOK_OPTION} {given} is not a readable Jupyter notebook "
+                                f"({type(error).__name__}: {error}).") from None
+
+
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
     """An assignment's test file is collected as checks on an executed notebook."""
     folder = module_path.parent
@@ -97,18 +112,17 @@ class AssignmentChecks(pytest.File):
                 f"folder, e.g. pytest autograder/{autograder.lab.assignment} "
                 f"{NOTEBOOK_OPTION} PATH")
         self.autograder = autograder
+        self.notebook = self._notebook()
         self._outcomes: dict[str, CheckOutcome] | None = None
         for name, points in autograder.lab.check_points.items():
             yield CheckItem.from_parent(self, name=name, points=points)
 
-    @property
-    def notebook(self) -> Path:
+    def _notebook(self) -> Path:
+        """The notebook to grade: --notebook's (it must be a readable notebook), or the
+        solution."""
         given = self.config.getoption(NOTEBOOK_OPTION)
         if given:
-            path = Path(given).expanduser().resolve()
-            if not path.is_file():
-                raise pytest.UsageError(f"{NOTEBOOK_OPTION} {given}: no such file.")
-            return path
+            return Path(given).expanduser().resolve()  # checked by pytest_configure
         lab = self.autograder.lab
         solution = self.path.parent.parent.parent / "solutions" / lab.assignment / lab.notebook
         if not solution.is_file():

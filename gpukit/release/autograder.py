@@ -38,7 +38,11 @@ TOP_CONFTEST = '''\
 {generated}
 """
 
-from gpukit.pipeline.plain_pytest import pytest_addoption, pytest_terminal_summary  # noqa: F401
+from gpukit.pipeline.plain_pytest import (  # noqa: F401
+    pytest_addoption,
+    pytest_configure,
+    pytest_terminal_summary,
+)
 '''
 
 PYTEST_INI = '''\

@@ -2,14 +2,14 @@
 
 A job is a function of plain data. In: the notebook's bytes as the student handed it in, and a
 *template course* (:func:`prepare_template`: a snapshot of the course's settings, the lab's
-source and release, the course's own labs, and a gradebook holding the assignment and nothing of
-any student). The job grades in a private scratch copy of the template (its own gradebook,
-folders and kernel sockets, so jobs cannot collide), through nbgrader's own pipeline: autograde
-and feedback in one nbgrader process, through the API formgrader calls (nbgrader_job.py). Its
-steps are declared in order in JOB_STEPS. Out: a :class:`JobResult` of plain data (the gradebook
-rows, the autograded notebook, the feedback page, nbgrader's log, times). A job never touches
-the course: the one writer merges results (writer.py), whatever ran the job and in whatever
-order results come back.
+source and release, the course's own labs, the assignment's autograder, and a gradebook holding
+the assignment and nothing of any student). The job grades in a private scratch copy of the
+template (its own gradebook, folders and kernel sockets, so jobs cannot collide), through
+nbgrader's own pipeline: autograde and feedback in one nbgrader process, through the API
+formgrader calls (nbgrader_job.py). Its steps are declared in order in JOB_STEPS. Out: a
+:class:`JobResult` of plain data (the gradebook rows, the autograded notebook, the feedback page,
+nbgrader's log, times). A job never touches the course: the one writer merges results
+(writer.py), whatever ran the job and in whatever order results come back.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def prepare_template(loaded: LoadedConfig, lab: Lab, folder: Path) -> Path:
     if layout.labs.is_dir():  # the course's own labs (the kit's are in the installed package)
         shutil.copytree(layout.labs, folder / COURSE_LABS,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    # The checks that grade, as released (pre-flight saw that they are current).
+    # The checks that grade, as released (pre-flight saw that they are current); the conftest.py
+    # is plain pytest's, which the kernel never loads.
     shutil.copytree(layout.autograder / lab.name, folder / AUTOGRADER_DIR / lab.name,
                     ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
     nbgrader_steps.generate_assignment(folder, lab.name)

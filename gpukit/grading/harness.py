@@ -9,7 +9,6 @@ lab's frozen settings, autograder.py). Nothing here imports pytest.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,8 +104,7 @@ def outcome_of(name: str, error: BaseException, grader: Grader) -> CheckOutcome:
     else:
         status, message = "error", ("The check could not run on your notebook: "
                                     f"{type(error).__name__}: {error}")
-    return dataclasses.replace(CheckOutcome(name, status, message, gpu),
-                               measured=dict(grader.measured))
+    return CheckOutcome(name, status, message, gpu, dict(grader.measured))
 
 
 def call_check(check: Callable[..., Any], name: str, namespace: dict[str, Any],

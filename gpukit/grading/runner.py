@@ -7,11 +7,10 @@ needs the live objects: the student's trained models), and shows the outcome: on
 the student, and a machine-readable copy for gpukit grade. A failing outcome is raised as
 :class:`CheckFailed`, so nbgrader scores the cell zero.
 
-:func:`run_test` is the harness itself (the fixtures ``nb``, ``lab`` and ``grader``, the
-integrity scan around the check, and how each way a test ends becomes an outcome): the grading
-kernel, ``pytest autograder/`` (which reads the outcomes the kernel shows) and
-``scripts/gpu-acceptance`` (which calls it directly on a GPU machine without Jupyter) all grade
-through it.
+:func:`run_test` runs one test under pytest with the integrity scan around it; its fixtures and
+the rules by which a test's end becomes an outcome are harness.py's, which
+``scripts/gpu-acceptance`` calls without pytest. ``pytest autograder/`` reads the outcomes the
+kernel shows.
 """
 
 from __future__ import annotations

@@ -31,13 +31,13 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
 
 from gpukit.config import CONFIG_FILE_NAME, LoadedConfig, load_config
 from gpukit.course.datasets import check_datasets
 from gpukit.course.layout import CourseLayout
 from gpukit.errors import GpukitError
 from gpukit.grading.autograder import (
-    AUTOGRADER_VARIABLE,
     SETTINGS_FILE,
     Autograder,
     FrozenLab,
@@ -225,7 +225,7 @@ def grade_notebook(autograder: Autograder, notebook: Path) -> dict[str, CheckOut
         for path in layout.release(lab).parent.iterdir():  # what the release hands out
             if path.is_file() and path.name != lab.notebook:
                 shutil.copy(path, folder / path.name)
-        stopped = execute(graded, folder, loaded, autograder.folder.parent)
+        stopped = execute(graded, folder, loaded)
     return outcomes_of(graded, autograder.lab, stopped)
 
 
@@ -234,8 +234,8 @@ def graded_form(student: NotebookNode, release: NotebookNode,
     """The notebook nbgrader would execute: rebuilt on the release, hidden tests put back."""
     notebook = rebuild(student, release).notebook
     tests = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in master.cells
-             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
-             and not cell.metadata["nbgrader"].get("solution")}
+             if cell.cell_type == "code" and utils.is_grade(cell)
+             and not utils.is_solution(cell)}
     for cell in notebook.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in tests:
@@ -245,12 +245,12 @@ def graded_form(student: NotebookNode, release: NotebookNode,
     return notebook
 
 
-def execute(notebook: NotebookNode, folder: Path, loaded: LoadedConfig,
-            autograder_root: Path) -> str:
-    """Execute in a gpukit-sandbox kernel, in ``folder``; why it stopped early, or ""."""
+def execute(notebook: NotebookNode, folder: Path, loaded: LoadedConfig) -> str:
+    """Execute in a gpukit-sandbox kernel, in ``folder``, told what nbgrader's grading kernels
+    are told (the data, the course's autograder/, the sandbox's limits and walls); why it
+    stopped early, or ""."""
     kernelspec.install(loaded.root)
     environment = {**os.environ, **kernel_variables(loaded),
-                   AUTOGRADER_VARIABLE: str(autograder_root),
                    SANDBOX_VARIABLE: sandbox_settings(loaded).to_env()}
     manager = KernelManager(kernel_name=kernelspec.KERNEL_NAME, transport="ipc",
                             ip=socket_path())

@@ -136,14 +136,13 @@ def write_autograder(loaded: LoadedConfig, lab: Lab) -> Path:
 def stale_autograder(loaded: LoadedConfig, lab: Lab) -> list[str]:
     """The files of the assignment's autograder that are missing, or differ from what release
     writes now (a stale release, or an edit by hand), relative to the course."""
-    root = loaded.root / AUTOGRADER_DIR
+    folder = f"{AUTOGRADER_DIR}/{lab.name}"
     expected = {f"{AUTOGRADER_DIR}/{name}": text for name, text in top_files().items()}
-    expected.update({f"{AUTOGRADER_DIR}/{lab.name}/{name}": text
+    expected.update({f"{folder}/{name}": text
                      for name, text in autograder_files(loaded, lab).items()})
     stale = [name for name, text in expected.items() if _read(loaded.root / name) != text]
-    extra = sorted(f"{AUTOGRADER_DIR}/{lab.name}/{path.name}"
-                   for path in (root / lab.name).glob("*")
-                   if path.is_file() and f"{AUTOGRADER_DIR}/{lab.name}/{path.name}" not in expected)
+    extra = sorted(f"{folder}/{path.name}" for path in (loaded.root / folder).glob("*")
+                   if path.is_file() and f"{folder}/{path.name}" not in expected)
     return stale + extra
 
 

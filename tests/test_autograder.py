@@ -26,8 +26,11 @@ from gpukit.config import load_config, python_source
 from gpukit.course.layout import CourseLayout
 from gpukit.demo.sample_class import expected_of
 from gpukit.errors import GpukitError
+from gpukit.grading.autograder import FrozenLab
+from gpukit.grading.outcome import MIME_TYPE
 from gpukit.labs import LABS_DIR
 from gpukit.notebooks.edits import apply_edits_file
+from gpukit.pipeline.plain_pytest import outcomes_of
 from gpukit.release.autograder import stale_autograder, write_autograder
 from tests.conftest import suite_course
 
@@ -194,3 +197,22 @@ def test_plain_pytest_refuses_a_notebook_that_is_missing_or_not_a_notebook(relea
         done = plain_pytest(released_course.root, f"autograder/{LAB}", "--notebook", str(given))
         assert done.returncode == 4  # pytest's usage error: nothing ran
         assert f"ERROR: --notebook {given}" in done.stderr and says in done.stderr
+
+
+def test_plain_pytest_shows_what_a_notebook_wrote_as_plain_text():
+    """An outcome quotes the student's exception or the check's message: no escape sequence
+    reaches the instructor's terminal, whichever way the cell ended."""
+    lab = FrozenLab(LAB, LAB, "t", "n.ipynb", "prefer", {}, {"device": 1, "move_batch": 2}, {})
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('check("gpu_basics", "device", globals())', outputs=[
+            nbformat.v4.new_output("error", ename="ValueError", evalue="\x1b[2J\x1b[31mboom",
+                                   traceback=[])]),
+        nbformat.v4.new_code_cell('check("gpu_basics", "move_batch", globals())', outputs=[
+            nbformat.v4.new_output("display_data", data={MIME_TYPE: {
+                "check": "move_batch", "status": "failed",
+                "message": "move_batch() raised \x1b]0;owned\x07ValueError"}})])])
+    outcomes = outcomes_of(notebook, lab, stopped="")
+    assert outcomes["device"].message == ("the cell failed before the check ran: ValueError: "
+                                          "[2J[31mboom")
+    assert outcomes["move_batch"].message == "move_batch() raised ]0;ownedValueError"
+    assert outcomes["move_batch"].status == "failed"

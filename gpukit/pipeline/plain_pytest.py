@@ -19,6 +19,7 @@ So ``pytest autograder/`` grades every lab's solution: a canary for the whole co
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -49,6 +50,7 @@ from gpukit.pipeline.preprocessors import CHECK_CALL
 from gpukit.pipeline.rebuild import rebuild
 from gpukit.sandbox import kernelspec
 from gpukit.sandbox.settings import VARIABLE as SANDBOX_VARIABLE
+from gpukit.untrusted import plain_text
 
 NOTEBOOK_OPTION = "--notebook"
 NOT_GRADED = "not graded: the grading environment, not the notebook:"
@@ -267,7 +269,7 @@ def execute(notebook: NotebookNode, folder: Path, loaded: LoadedConfig) -> str:
 
 def outcomes_of(notebook: NotebookNode, lab: FrozenLab, stopped: str) -> dict[str, CheckOutcome]:
     """Each check's outcome as its cell shows it; a cell that failed before its check, or never
-    ran, gives a failed or error outcome saying so."""
+    ran, gives a failed or error outcome saying so. Messages are plain text."""
     outcomes = {}
     for cell in notebook.cells:
         call = CHECK_CALL.search(cell.source) if cell.cell_type == "code" else None
@@ -288,4 +290,7 @@ def outcomes_of(notebook: NotebookNode, lab: FrozenLab, stopped: str) -> dict[st
     for name in lab.check_points:
         outcomes.setdefault(name, CheckOutcome(name, "error", "the notebook has no cell of this "
                                                "check"))
-    return outcomes
+    # A message may quote the student's own exception: to the terminal as a record holds it (no
+    # control characters, such as escape sequences that rewrite the instructor's screen).
+    return {name: dataclasses.replace(outcome, message=plain_text(outcome.message))
+            for name, outcome in outcomes.items()}

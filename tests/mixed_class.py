@@ -33,9 +33,9 @@ CLASS = {
     "not-a-notebook": ("invalid", None),
     "colab-saved": ("graded", sum(FULL.values())),
 }
-# What differs from run to run by nature: times, memory peaks, and the fingerprint (it holds
-# the grader's version, which names the course's own data directory).
-VARYING = ("grading_seconds", "notebook_seconds", "kernel_peak", "fingerprint")
+# What differs from run to run by nature: times, memory peaks, where it ran, and the fingerprint
+# (it holds the grader's version, which names the course's own data directory).
+VARYING = ("grading_seconds", "notebook_seconds", "phases", "kernel_peak", "node", "fingerprint")
 
 
 def make_class(solution_path: Path, folder: Path) -> Path:

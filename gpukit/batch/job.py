@@ -5,11 +5,12 @@ A job is a function of plain data. In: the notebook's bytes as the student hande
 source and release, the course's own labs, the assignment's autograder, and a gradebook holding
 the assignment and nothing of any student). The job grades in a private scratch copy of the
 template (its own gradebook, folders and kernel sockets, so jobs cannot collide), through
-nbgrader's own pipeline: autograde and feedback in one nbgrader process, through the API
-formgrader calls (nbgrader_job.py). Its steps are declared in order in JOB_STEPS. Out: a
-:class:`JobResult` of plain data (the gradebook rows, the autograded notebook, the feedback page,
-nbgrader's log, times). A job never touches the course: the one writer merges results
-(writer.py), whatever ran the job and in whatever order results come back.
+nbgrader's own pipeline: autograde in an nbgrader process, through the API formgrader calls
+(nbgrader_job.py). Its steps are declared in order in JOB_STEPS. Out: a :class:`JobResult` of
+plain data (the gradebook rows, the autograded notebook, nbgrader's log, times). A job never
+touches the course: the one writer merges results (writer.py), whatever ran the job and in
+whatever order results come back. The feedback page is made beside the grading, in the course,
+once the grades are there (feedback.py): not on a job's path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import shutil
 import sys
@@ -31,14 +33,15 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 import gpukit.config as config_module
-from gpukit.batch.nbgrader_job import FEEDBACK_FAILED, Server
+from gpukit.batch.nbgrader_job import PHASES_NAME, Server
 from gpukit.config import CONFIG_FILE_NAME, Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.course.layout import COURSE_LABS, CourseLayout, notebook_stem
 from gpukit.errors import NbgraderError
-from gpukit.pipeline.metadata import CELL_METADATA
+from gpukit.pipeline.metadata import CELL_METADATA, NOTEBOOK_METADATA
 from gpukit.pipeline.nbgrader_settings import write_shim
 from gpukit.release.autograder import AUTOGRADER_DIR
+from gpukit.sandbox import pressure
 from gpukit.sandbox.settings import NO_WALLS, Walls
 
 # Environment variables that cap a grading kernel's threads (NumPy's BLAS, PyTorch, TensorFlow):
@@ -82,19 +85,22 @@ class GradeRow:
 @dataclass
 class JobResult:
     student: str
-    outcome: str  # graded / timeout / error
+    outcome: str  # graded / timeout / error / lost (the machine grading it was lost)
     log: str = ""
     grades: list[GradeRow] = field(default_factory=list)
     flagged: bool = False
     comments: dict[str, str | None] = field(default_factory=dict)
     autograded: bytes | None = None  # the autograded notebook
-    feedback: bytes | None = None    # the feedback page (HTML)
-    feedback_problem: str = ""       # why there is no feedback page, when grading went well
     # The other files of the student's autograded folder (what the notebook wrote, the
     # release's files), by name: nbgrader keeps them beside the autograded notebook.
     files: dict[str, bytes] = field(default_factory=dict)
     seconds: float = 0.0             # the job's wall time
     cell_seconds: float = 0.0        # the notebook's own execution time, its cells summed
+    phases: dict[str, float] = field(default_factory=dict)  # where the job's time went (PHASES)
+    # The share of the autograde during which some task on the machine waited for a CPU
+    # (gpukit/sandbox/pressure.py; None where not measured): a timeout on an overloaded
+    # machine is the grader's.
+    stalled: float | None = None
     node: str = ""                   # where it ran (a host name)
 
 
@@ -173,6 +179,8 @@ class JobRun:
     server: Server | None
     walls: Walls
     started: float = field(default_factory=time.monotonic)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step
+    span: pressure.Span | None = None  # the autograde's, for how busy the machine was
     lab: Lab | None = None
     log: str = ""
     result: JobResult | None = None  # set by the step that ends the job
@@ -194,10 +202,13 @@ def run_job(job: GradingJob, template: Path, *, timeout_s: float, threads: int,
     run = JobRun(job, template, scratch, timeout_s, threads, scratch_parent, server, walls)
     try:
         for step in JOB_STEPS:
+            began = time.monotonic()
             step(run)
+            run.phases[step.__name__] = _since(began)
             if run.result is not None:
                 break
         run.result.seconds = _since(run.started)
+        run.result.phases = job_phases(run.phases, run.scratch, run.result)
         return run.result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -222,11 +233,12 @@ def hand_in(run: JobRun) -> None:
     submitted.write_bytes(run.job.content)
 
 
-def autograde_and_feedback(run: JobRun) -> None:
-    """nbgrader's autograde and generate_feedback, in the worker's nbgrader process or one of
-    the job's own; a timeout or a failed nbgrader ends the job with that outcome."""
+def autograde(run: JobRun) -> None:
+    """nbgrader's autograde, in the worker's nbgrader process or one of the job's own; a
+    timeout or a failed nbgrader ends the job with that outcome."""
     job = run.job
     what = f"nbgrader autograde {job.assignment} --student {job.student}"
+    run.span = pressure.Span.start()
     try:
         if run.server is not None:
             run.log = run.server.grade(run.scratch, job.assignment, job.student,
@@ -241,17 +253,53 @@ def autograde_and_feedback(run: JobRun) -> None:
                 reap_strays=False)
     except nbgrader_steps.NbgraderTimeout as error:
         run.result = run.ended("timeout", error.log)
+        run.result.stalled = run.span.stalled_share()
     except NbgraderError as error:
         run.result = run.ended("error", error.log or error.message)
 
 
 def collect_results(run: JobRun) -> None:
-    """The job's gradebook rows, autograded notebook, feedback page and files, as plain data."""
+    """The job's gradebook rows, autograded notebook and files, as plain data."""
     run.result = _read_results(run.scratch, run.job, run.lab, run.log)
 
 
 # The steps of grading one submission, in order; a step that sets ``run.result`` ends the job.
-JOB_STEPS = (make_scratch_course, hand_in, autograde_and_feedback, collect_results)
+JOB_STEPS = (make_scratch_course, hand_in, autograde, collect_results)
+
+
+# Where a job's time goes, in order (seconds each; bench/grading_throughput.py prints them):
+PHASES = {
+    "scratch": "the job's scratch course made and the notebook handed in",
+    "configuration": "nbgrader's configuration read (the course's settings)",
+    "nbgrader": "nbgrader's own steps around execution: sanitize, rebuild, scan, gradebook",
+    "kernel_start": "the grading kernel started, until the first cell runs",
+    "notebook": "the notebook's own cells (the student's work: not overhead)",
+    "hidden_checks": "the hidden checks' cells",
+    "kernel_end": "the kernel shut down",
+    "results": "the job's gradebook rows, notebook and files read back",
+    "other": "the rest: hand-over between processes, waiting for the worker",
+}
+
+
+def job_phases(steps: dict[str, float], scratch: Path, result: JobResult) -> dict[str, float]:
+    """The job's PHASES, from its steps' times, nbgrader's (PHASES_NAME) and the kernel's
+    (noted in the autograded notebook by LimitedExecute)."""
+    try:
+        inside = json.loads((scratch / PHASES_NAME).read_text())
+    except (OSError, ValueError):
+        inside = {}
+    execution = {}
+    if result.autograded:
+        notebook = nbformat.reads(result.autograded.decode(), as_version=4)
+        execution = notebook.metadata.get(NOTEBOOK_METADATA, {}).get("execution", {})
+    phases = {"scratch": steps.get("make_scratch_course", 0.0) + steps.get("hand_in", 0.0),
+              "configuration": inside.get("configuration", 0.0),
+              "nbgrader": max(0.0, inside.get("autograde", 0.0) - sum(execution.values())),
+              **{name: execution.get(name, 0.0) for name in
+                 ("kernel_start", "notebook", "hidden_checks", "kernel_end")},
+              "results": steps.get("collect_results", 0.0)}
+    phases["other"] = max(0.0, result.seconds - sum(phases.values()))
+    return {name: round(seconds, 3) for name, seconds in phases.items()}
 
 
 def job_environment(template: Path, scratch_parent: Path, threads: int,
@@ -276,19 +324,12 @@ def _read_results(scratch: Path, job: GradingJob, lab: Lab, log: str) -> JobResu
                                   g.cell.cell_type == "markdown") for g in nb.grades]
         result.flagged = bool(nb.flagged)
         result.comments = {c.name: c.auto_comment for c in nb.comments}
-    layout = CourseLayout(scratch)
-    autograded, feedback = layout.autograded(job.student, lab), layout.feedback(job.student, lab)
+    autograded = CourseLayout(scratch).autograded(job.student, lab)
     if autograded.is_file():
         result.autograded = autograded.read_bytes()
         executed = nbformat.reads(result.autograded.decode(), as_version=4)
         result.cell_seconds = sum(cell.metadata.get(CELL_METADATA, {}).get("seconds", 0.0)
                                   for cell in executed.cells if cell.cell_type == "code")
-    if feedback.is_file():
-        result.feedback = feedback.read_bytes()
-    else:
-        result.feedback_problem = next(
-            (line.split(FEEDBACK_FAILED, 1)[1].strip() for line in log.splitlines()
-             if FEEDBACK_FAILED in line), "nbgrader wrote no feedback page")
     result.files = _folder_files(autograded.parent, skip=autograded)
     return result
 

@@ -131,8 +131,6 @@ def judge_canary(loaded: LoadedConfig, lab: Lab, result: JobResult, output: Path
     record = record_of(loaded, lab, result)
     problems = [f"{c.check}: {c.message or c.status}" for c in record.checks
                 if c.status not in ("passed", "skipped", "needs_gpu")]
-    if result.feedback_problem:  # graded, but no student would get a feedback page
-        problems.append(f"no feedback page: {result.feedback_problem}")
     if record.status not in ("graded",) or problems or not record.checks:
         why = "; ".join(problems) or f"{record.status}: {record.message}"
         raise GpukitError(

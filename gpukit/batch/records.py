@@ -19,6 +19,7 @@ from nbformat.notebooknode import NotebookNode
 from gpukit.batch.gradebook import SubmissionGrades
 from gpukit.grading.outcome import MIME_TYPE, CheckOutcome
 from gpukit.pipeline.metadata import CELL_METADATA, INTEGRITY_ERROR
+from gpukit.sandbox.pressure import overloaded
 from gpukit.untrusted import plain_text
 
 STUB = "YOUR ANSWER HERE"
@@ -30,7 +31,9 @@ STATUSES = {
     "timeout": "stopped at the per-cell or whole-notebook time limit",
     "error": "grading could not finish: the kernel died or hit a memory or process limit",
     "environment": "the grading environment failed (a cell the instructor wrote raised before "
-                   "any of the student's code ran): no score, to be graded again",
+                   "any of the student's code ran, a time limit was reached while the grading "
+                   "machine was overloaded, or the machine grading it was lost): no score, to "
+                   "be graded again",
 }
 
 
@@ -82,8 +85,13 @@ class SubmissionRecord:
     kernel_peak: str = ""  # the grading kernel's peak memory and processes (sandbox supervisor)
     cells: list[CellRecord] = field(default_factory=list)  # cells that did not finish normally
     fingerprint: str = ""  # the submission's content and the grader's version (resume)
-    grading_seconds: float = 0.0   # the whole job: nbgrader, kernel, checks, feedback
+    grading_seconds: float = 0.0   # the whole job: nbgrader, kernel, checks
     notebook_seconds: float = 0.0  # the notebook's own cells, summed
+    phases: dict[str, float] = field(default_factory=dict)  # where the job's time went
+    node: str = ""  # the machine that graded it (and its Ray node, on a cluster)
+    # When a time limit was reached on an overloaded machine (status environment): the share of
+    # the stopped span during which some task waited for a CPU (gpukit/sandbox/pressure.py).
+    overloaded: float | None = None
 
     def cleaned(self) -> SubmissionRecord:
         """This record with every text a student can influence made plain (no lone surrogates
@@ -172,6 +180,18 @@ def environment_failure(nb: NotebookNode) -> CellRecord | None:
             return None  # the student's code ran from here on
         if label in failed:
             return failed[label]
+    return None
+
+
+def overloaded_stop(nb: NotebookNode) -> tuple[str, float] | None:
+    """The first cell the per-cell limit stopped while the machine was overloaded (its label,
+    and the share of the time some task waited for a CPU): the grader's doing, not the
+    notebook's (gpukit/sandbox/pressure.py)."""
+    for cell in nb.cells:
+        run = cell.metadata.get(CELL_METADATA, {})
+        if cell.cell_type == "code" and run.get("stopped") and overloaded(run.get("stalled")):
+            nbgrader = cell.metadata.get("nbgrader", {})
+            return nbgrader.get("grade_id") or str(cell.get("id", "?")), run["stalled"]
     return None
 
 

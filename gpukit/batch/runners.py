@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
 
@@ -33,6 +33,7 @@ from gpukit.sandbox.settings import NO_WALLS, Walls
 GB = 1024 ** 3
 KERNEL_MEMORY_GB = 3  # a Keras + PyTorch grading kernel takes 2-3 GB (measured: README)
 RAY_VERSION = "2.60.0"  # the version the kit is tested with (pyproject's `ray` extra)
+RAY_POLL_S = 10.0  # how often a batch on Ray looks whether the nodes its jobs need are still there
 
 
 def default_workers() -> int:
@@ -48,6 +49,10 @@ def default_workers() -> int:
 @dataclass(frozen=True)
 class LocalWorkers:
     workers: int
+    # One nbgrader process per worker, started ahead with nbgrader imported and a kernel server
+    # beside it (nbgrader_job.py), kept from job to job and from the canary to the class until
+    # close(); a job that outruns its time takes its worker's process with it.
+    _servers: list[Server] = field(default_factory=list, init=False, compare=False, repr=False)
 
     def describe(self) -> str:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
@@ -56,16 +61,29 @@ class LocalWorkers:
     def threads(self) -> int:
         return max(1, (os.cpu_count() or 1) // self.workers)
 
+    def start(self, template: Path, walls: Walls = NO_WALLS) -> list[Server]:
+        """The workers' processes for jobs on ``template`` (started now, if not yet)."""
+        scratch = template.parent / "jobs"
+        scratch.mkdir(exist_ok=True)
+        environment = job_environment(template, scratch, self.threads, walls)
+        if [server.environment for server in self._servers] != [environment] * self.workers:
+            self.close()
+            self._servers.extend(Server(environment, kernels=True)
+                                 for _ in range(self.workers))
+        for server in self._servers:
+            server.start()
+        return self._servers
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+
     def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float,
             walls: Walls = NO_WALLS) -> Iterator[JobResult]:
         scratch = template.parent / "jobs"
-        scratch.mkdir(exist_ok=True)
-        # One nbgrader process per worker, kept from job to job (importing nbgrader costs
-        # seconds); a job that outruns its time takes its worker's process with it.
         servers: Queue[Server] = Queue()
-        started = [Server(job_environment(template, scratch, self.threads, walls))
-                   for _ in range(self.workers)]
-        for server in started:
+        for server in self.start(template, walls):
             servers.put(server)
 
         def on_a_worker(job: GradingJob) -> JobResult:
@@ -90,10 +108,10 @@ class LocalWorkers:
         finally:  # stopped (Ctrl-C, an error): no job keeps running behind our back
             for future in pending:
                 future.cancel()
-            nbgrader_steps.kill_running()
+            if pending:
+                nbgrader_steps.kill_running()
+                self.close()
             pool.shutdown(wait=True, cancel_futures=True)
-            for server in started:
-                server.close()
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,9 @@ class RayCluster:
 
     def run(self, jobs: Iterable[GradingJob], template: Path, *, timeout_s: float,
             walls: Walls = NO_WALLS) -> Iterator[JobResult]:
+        """Every job as a task; a job whose node was lost (killed, out of memory, gone from
+        the cluster) or that no node left can run comes back ``lost``: the grader's fault,
+        graded again on the next run."""
         ray = self._connect()
         archive = pack_template(template)
         key = hashlib.sha256(archive).hexdigest()[:16]
@@ -123,14 +144,41 @@ class RayCluster:
         task = ray.remote(_grade_on_node).options(num_cpus=self.cpus,
                                                   memory=self.memory_mb * 1024 * 1024,
                                                   num_gpus=self.gpus, max_retries=0)
-        pending = [task.remote(job, packed, key, timeout_s, self.cpus, walls) for job in jobs]
+        pending = {task.remote(job, packed, key, timeout_s, self.cpus, walls): job
+                   for job in jobs}
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                yield ray.get(done[0])
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=RAY_POLL_S)
+                if not done:
+                    missing = self._missing_resources(ray)
+                    if missing:  # what is left waits for a node that is gone
+                        for reference, job in list(pending.items()):
+                            ray.cancel(reference, force=True)
+                            del pending[reference]
+                            yield _lost(job, f"no node of the cluster has {missing} any more")
+                    continue
+                job = pending.pop(done[0])
+                try:
+                    yield ray.get(done[0])
+                except ray.exceptions.RayError as error:
+                    yield _lost(job, _ray_failure(error))
         finally:
             for reference in pending:
                 ray.cancel(reference, force=True)
+
+    def _missing_resources(self, ray) -> str:
+        """What a task needs that no live node of the cluster offers now, in words ("" if
+        none is missing)."""
+        available = ray.cluster_resources()
+        needs = {"GPU": self.gpus, "CPU": self.cpus}
+        return " and ".join(f"a {name}" for name, amount in needs.items()
+                            if amount and available.get(name, 0) < amount)
+
+    def start(self, template: Path, walls: Walls = NO_WALLS) -> None:
+        """Nothing to start ahead: Ray's workers belong to the cluster."""
+
+    def close(self) -> None:
+        """Nothing to end: Ray's workers belong to the cluster."""
 
     def cluster_gpus(self) -> float:
         return self._connect().cluster_resources().get("GPU", 0)
@@ -146,12 +194,27 @@ class RayCluster:
 
 def _grade_on_node(job: GradingJob, archive: bytes, key: str, timeout_s: float,
                    threads: int, walls: Walls) -> JobResult:
-    """A Ray task: the template unpacked once per node, then the same job as a local worker's."""
+    """A Ray task: the template unpacked once per node, then the same job as a local worker's.
+    The result names the Ray node (several may share a host name)."""
+    import ray
+
     base = Path(tempfile.gettempdir()) / f"gpukit-{os.getuid()}" / "templates" / key
     template = unpack_template(archive, base / "course")
     (base / "jobs").mkdir(exist_ok=True)
-    return run_job(job, template, timeout_s=timeout_s, threads=threads,
-                   scratch_parent=base / "jobs", walls=walls)
+    result = run_job(job, template, timeout_s=timeout_s, threads=threads,
+                     scratch_parent=base / "jobs", walls=walls)
+    result.node = f"{result.node} (Ray node {ray.get_runtime_context().get_node_id()[:12]})"
+    return result
+
+
+def _lost(job: GradingJob, why: str) -> JobResult:
+    return JobResult(job.student, "lost", why)
+
+
+def _ray_failure(error: Exception) -> str:
+    """A Ray task's failure in one line: the node or worker that died, and why."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:300]}"
 
 
 def require_ray():

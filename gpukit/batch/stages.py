@@ -1,7 +1,7 @@
 """`gpukit grade`: grade a directory of submissions through nbgrader, and write what it found.
 
-For each submission it runs `nbgrader autograde` (the gradebook stays the source of truth) and
-`nbgrader generate_feedback` (with hidden tests removed), then writes:
+For each submission it runs `nbgrader autograde` (the gradebook stays the source of truth) and,
+beside the grading, `nbgrader generate_feedback` (with hidden tests removed), then writes:
 
 * ``grades.csv``: one row per submission: status, points, every check, regrade flags;
 * ``feedback/<student>.html``: the student's feedback, without hidden-test text;
@@ -25,7 +25,9 @@ import dataclasses
 import hashlib
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,8 @@ from tqdm import tqdm
 
 import gpukit
 import gpukit_student
-from gpukit.batch.job import GradingJob, prepare_template
+from gpukit.batch.feedback import FeedbackPages
+from gpukit.batch.job import GradingJob, JobResult, prepare_template
 from gpukit.batch.preflight import (
     canary_job,
     canary_passed_before,
@@ -49,7 +52,7 @@ from gpukit.batch.writer import CourseWriter
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course import nbgrader_steps
 from gpukit.pipeline.nbgrader_settings import hidden_from_kernels
-from gpukit.sandbox import processes
+from gpukit.sandbox import pressure, processes
 from gpukit.sandbox.settings import Walls
 
 
@@ -81,6 +84,7 @@ class Batch:
     template: Path | None = None
     version: str = ""              # the grader's fingerprint (grader_version)
     records: list[SubmissionRecord] = field(default_factory=list)
+    feedback_seconds: list[float] = field(default_factory=list)  # each feedback page's time
 
 
 def grade_directory(loaded: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
@@ -93,6 +97,8 @@ def grade_directory(loaded: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
         for stage in BATCH_STAGES:
             stage(batch)
     finally:
+        if batch.runner is not None:
+            batch.runner.close()
         if batch.work is not None:
             shutil.rmtree(batch.work, ignore_errors=True)
     return batch.records
@@ -127,10 +133,16 @@ def check_before_grading(batch: Batch) -> None:
 
 def make_template(batch: Batch) -> None:
     """The course the jobs grade in (job.prepare_template), and the grader's fingerprint."""
-    nbgrader_steps.generate_assignment(batch.loaded.root, batch.lab.name)  # the gradebook knows it
-    batch.work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
-    batch.template = prepare_template(batch.loaded, batch.lab, batch.work / "course")
+    # The course's gradebook must know the assignment; the template is made from the course's
+    # source alone: two nbgrader processes of a few seconds each, side by side.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        registered = beside.submit(nbgrader_steps.generate_assignment, batch.loaded.root,
+                                   batch.lab.name)
+        batch.work = Path(tempfile.mkdtemp(prefix="gpukit-grade-"))
+        batch.template = prepare_template(batch.loaded, batch.lab, batch.work / "course")
+        registered.result()
     batch.version = grader_version(batch.template)
+    batch.runner.start(batch.template, batch.walls)  # workers ready while the canary is made
 
 
 def grade_canary(batch: Batch) -> None:
@@ -149,8 +161,19 @@ def grade_canary(batch: Batch) -> None:
 def grade_submissions(batch: Batch) -> None:
     """Every submission not graded before with this grader, merged as each result arrives; one
     record per entry of the folder, in its order."""
+    writer = CourseWriter(batch.loaded, batch.lab, batch.output)
+    pages = FeedbackPages(batch.loaded, batch.lab)
+    try:
+        _grade_all(batch, writer, pages)
+    finally:  # the pages asked for are made, even when the batch was stopped
+        for student, problem in pages.close():
+            writer.feedback_page(student, problem)
+    batch.feedback_seconds = pages.seconds
+    batch.records = [writer.records[s.student] for s in batch.submissions]
+
+
+def _grade_all(batch: Batch, writer: CourseWriter, pages: FeedbackPages) -> None:
     loaded, lab, output, version = batch.loaded, batch.lab, batch.output, batch.version
-    writer = CourseWriter(loaded, lab, output)
     jobs: dict[str, tuple[GradingJob, str, str]] = {}
     for submission in batch.submissions:
         student = submission.student
@@ -170,6 +193,9 @@ def grade_submissions(batch: Batch) -> None:
         if unchanged and not batch.options.regrade and previous.status != "environment":
             # (a record of the grader's fault is always graded again)
             writer.keep(previous)
+            if previous.status in HAVE_FEEDBACK and \
+                    not (output / "feedback" / f"{student}.html").is_file():
+                pages.make(student)  # a batch stopped before its page was made
             continue
         jobs[student] = (GradingJob(student, lab.name, content), submission.note, fingerprint)
     with tqdm(total=len(jobs), desc=f"grade {lab.name}", unit="submission",
@@ -177,11 +203,48 @@ def grade_submissions(batch: Batch) -> None:
         results = batch.runner.run((job for job, _, _ in jobs.values()), batch.template,
                                    timeout_s=loaded.course.notebook_timeout_s, walls=batch.walls)
         for result in results:
-            job, note, fingerprint = jobs[result.student]
-            writer.graded(result, note, fingerprint, job.content)
+            _merge(result, jobs, writer, pages)
             bar.set_postfix_str(result.student)
             bar.update()
-    batch.records = [writer.records[s.student] for s in batch.submissions]
+    overloaded = [student for student in jobs if writer.records[student].overloaded is not None]
+    if overloaded:
+        _regrade_when_quiet(batch, {student: jobs[student] for student in overloaded}, writer,
+                            pages)
+
+
+HAVE_FEEDBACK = ("graded", "integrity")  # the statuses whose scores are in the gradebook
+# How long a batch waits, in all, for the machine to be quiet before it grades again the
+# submissions a time limit stopped while the machine was overloaded.
+QUIET_WAIT_S = 600
+
+
+def _merge(result: JobResult, jobs: dict[str, tuple[GradingJob, str, str]],
+           writer: CourseWriter, pages: FeedbackPages) -> None:
+    job, note, fingerprint = jobs[result.student]
+    if writer.graded(result, note, fingerprint, job.content).status in HAVE_FEEDBACK:
+        pages.make(result.student)
+    for student, problem in pages.finished():
+        writer.feedback_page(student, problem)
+
+
+def _regrade_when_quiet(batch: Batch, jobs: dict[str, tuple[GradingJob, str, str]],
+                        writer: CourseWriter, pages: FeedbackPages) -> None:
+    """Grade again, one at a time and each once the machine is quiet, the submissions that a
+    time limit stopped while the machine was overloaded (gpukit/sandbox/pressure.py). One that
+    is overloaded again keeps its environment record and is graded on the next run."""
+    batch.say(f"{len(jobs)} submission(s) reached a time limit while the machine was "
+              "overloaded (not their fault): grading them again, one at a time, once it is quiet")
+    deadline = time.monotonic() + QUIET_WAIT_S
+    for student, (job, _, _) in jobs.items():
+        share = pressure.wait_until_quiet(max(0.0, deadline - time.monotonic()))
+        if pressure.overloaded(share):
+            batch.say(f"the machine is still overloaded ({share:.0%} stalled): {student} is "
+                      "graded now, alone")
+        (result,) = batch.runner.run([job], batch.template,
+                                     timeout_s=batch.loaded.course.notebook_timeout_s,
+                                     walls=batch.walls)
+        _merge(result, jobs, writer, pages)
+        batch.say(f"graded again: {student}: {writer.records[student].status}")
 
 
 # The stages of a batch, in order (summary() then says what it found).

@@ -8,8 +8,9 @@ or another; only this writer opens the course's gradebook. For each result it:
    automatic scores and comments are replaced, manual scores (the instructor's) are kept, and a
    review hold from the scan is applied again (gpukit.pipeline.review.hold_for_review); a
    submission failed by the grading environment is not merged at all;
-3. puts the submitted and the autograded notebook and the feedback page where nbgrader and
-   formgrader keep them, and the feedback into the output folder;
+3. puts the submitted and the autograded notebook where nbgrader and formgrader keep them,
+   and, once nbgrader made it in the course (feedback.py), the feedback page into the output
+   folder;
 4. writes the record, then the CSV of every record so far (each file written whole and renamed
    into place), so a batch stopped at any moment leaves complete files, and a rerun skips what
    is recorded (the record holds the submission's fingerprint).
@@ -28,13 +29,19 @@ from nbgrader.api import Gradebook
 from gpukit.batch.gradebook import CellGrade, SubmissionGrades, register_ungradable
 from gpukit.batch.job import JobResult
 from gpukit.batch.nbgrader_job import last_exception
-from gpukit.batch.records import SubmissionRecord, build_record, environment_failure
+from gpukit.batch.records import (
+    SubmissionRecord,
+    build_record,
+    environment_failure,
+    overloaded_stop,
+)
 from gpukit.config import Lab, LoadedConfig
 from gpukit.course.layout import CourseLayout
 from gpukit.grading.outcome import TAMPERING_OUTCOME
 from gpukit.pipeline.metadata import NOTEBOOK_METADATA
 from gpukit.pipeline.review import hold_for_review
 from gpukit.sandbox.kernel import NOTE_MARKER, PEAK_MARKER, STOP_MARKER
+from gpukit.sandbox.pressure import overloaded
 from gpukit.untrusted import SpreadsheetWriter
 
 
@@ -67,6 +74,7 @@ class CourseWriter:
         record, findings = _read_result(self.loaded, self.lab, result, note)
         record.fingerprint = fingerprint
         record.grading_seconds, record.notebook_seconds = result.seconds, result.cell_seconds
+        record.phases, record.node = result.phases, result.node
         if record.status in ("graded", "integrity"):
             self._merge(result, findings)
             self._keep_files(result)
@@ -108,9 +116,20 @@ class CourseWriter:
                 _write_whole(target, data)
         if result.autograded is not None:
             _write_whole(autograded, result.autograded)
-        if result.feedback is not None:
-            _write_whole(self.layout.feedback(student, self.lab), result.feedback)
-            _write_whole(self.output / "feedback" / f"{student}.html", result.feedback)
+
+    def feedback_page(self, student: str, problem: str) -> None:
+        """The feedback page nbgrader made in the course (feedback.py) into the output folder;
+        or, when there is none, why, in the student's record (the grader's fault: the score
+        stands)."""
+        page = self.layout.feedback(student, self.lab)
+        if not problem and page.is_file():
+            _write_whole(self.output / "feedback" / f"{student}.html", page.read_bytes())
+            return
+        record = self.records[student]
+        note = (f"no feedback page (the grader's fault, not yours: "
+                f"{problem or 'nbgrader wrote no feedback page'}); the score stands")
+        record.message = f"{record.message}; {note}" if record.message else note
+        self._finish(record)
 
     # ------------------------------------------------------------------------- the outputs
 
@@ -154,6 +173,15 @@ def _read_result(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str
     """The record of a job's result, and the scan's findings in its autograded notebook (read
     once: the writer holds the submission for review by them)."""
     student, limits = result.student, loaded.course
+    if result.outcome == "timeout" and overloaded(result.stalled):
+        return overloaded_record(student, lab, "the whole-notebook limit "
+                                 f"(notebook_timeout_s = {limits.notebook_timeout_s})",
+                                 result.stalled), []
+    if result.outcome == "lost":
+        return SubmissionRecord(
+            student, lab.name, "environment",
+            f"The machine grading your notebook was lost before it finished ({result.log}). "
+            "This is not your fault, and your submission will be graded again."), []
     if result.outcome == "timeout":
         return SubmissionRecord(
             student, lab.name, "timeout",
@@ -165,6 +193,11 @@ def _read_result(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str
         status, message = failure_of(result.log)
         return SubmissionRecord(student, lab.name, status, message), []
     notebook = nbformat.reads(result.autograded.decode(), as_version=4)
+    stopped = overloaded_stop(notebook)
+    if stopped is not None:
+        cell, share = stopped
+        return overloaded_record(student, lab, f"the per-cell limit in cell {cell} "
+                                 f"(cell_timeout_s = {limits.cell_timeout_s})", share), []
     broken = environment_failure(notebook)
     if broken is not None:
         return SubmissionRecord(
@@ -178,9 +211,6 @@ def _read_result(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str
     steps = notebook.metadata.get(NOTEBOOK_METADATA, {})
     findings = steps.get("scan", [])
     notes = [n for n in (note, steps.get("rebuild", "")) if n]
-    if result.feedback_problem:  # the grader's fault, after grading: the score stands
-        notes.append(f"no feedback page (the grader's fault, not yours: "
-                     f"{result.feedback_problem}); the score stands")
     integrity = [c for c in record.checks if c.status == "integrity"]
     # The in-kernel baseline's findings (the notebook changed the grader), and the checks'
     # own (a model that computes something else on the test images than anywhere else, or
@@ -203,6 +233,18 @@ def _read_result(loaded: LoadedConfig, lab: Lab, result: JobResult, note: str
     elif notes:
         record.message = f"autograded; {'; '.join(notes)}"
     return record, findings
+
+
+def overloaded_record(student: str, lab: Lab, limit: str, share: float) -> SubmissionRecord:
+    """A submission stopped by a time limit while the grading machine was overloaded: the
+    grader's fault; no score, graded again (at the end of this batch, on a quiet machine, and
+    on every run until it is)."""
+    return SubmissionRecord(
+        student, lab.name, "environment",
+        f"The grading machine was overloaded while your notebook ran: it reached {limit} while "
+        f"the machine's CPUs were busy with other work {share:.0%} of the time. This is not "
+        "your fault, and your submission will be graded again on a quiet machine.",
+        overloaded=share)
 
 
 def _grades(result: JobResult) -> SubmissionGrades:

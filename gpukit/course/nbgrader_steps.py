@@ -26,10 +26,15 @@ class NbgraderTimeout(NbgraderError):
     """An nbgrader command outran its wall-clock limit and was killed with its kernel."""
 
 
-def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None) -> str:
-    """Run ``nbgrader ARGS`` in the course root; return its log, or raise NbgraderError."""
+def run_nbgrader(root: Path, *args: str, timeout_s: float | None = None,
+                 runs_kernels: bool = True) -> str:
+    """Run ``nbgrader ARGS`` in the course root; return its log, or raise NbgraderError.
+    A command that ``runs_kernels`` has what its kernels leave behind ended afterwards (which
+    also ends any other process this one started meanwhile: not for commands run side by
+    side)."""
     return run_command(root, [sys.executable, "-m", "nbgrader", *args],
-                       what=f"nbgrader {' '.join(args)}", timeout_s=timeout_s)
+                       what=f"nbgrader {' '.join(args)}", timeout_s=timeout_s,
+                       reap_strays=runs_kernels)
 
 
 def run_command(root: Path, command: list[str], *, what: str, timeout_s: float | None = None,
@@ -89,7 +94,7 @@ def check_log(what: str, root: Path, returncode: int, log: str) -> str:
 
 
 def generate_assignment(root: Path, assignment: str) -> str:
-    return run_nbgrader(root, "generate_assignment", assignment, "--force")
+    return run_nbgrader(root, "generate_assignment", assignment, "--force", runs_kernels=False)
 
 
 def generate_solution(root: Path, assignment: str) -> str:

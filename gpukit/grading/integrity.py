@@ -56,13 +56,9 @@ LATE_MODULES = ("tensorflow", "tensorflow.config", "keras")
 IGNORED_NAMES = {"_", "__", "___", "exit", "quit", "input"}
 
 
-def preload() -> None:
-    """Import what the checks use, so the baseline holds the real objects.
-
-    The student runtime is imported here, from the grader's environment, before any notebook
-    code and before the kernel puts its working directory on ``sys.path``: a ``gpukit_student``
-    folder or wheel handed in beside a submission is never what the notebook imports.
-    """
+def import_checked_modules() -> None:
+    """Import what the checks use, and nothing more: no device is asked about (CUDA must not
+    start in a kernel server that forks kernels: warm.py), no clock or hook installed."""
     import IPython.display  # noqa: F401
     import pytest  # noqa: F401
 
@@ -72,22 +68,40 @@ def preload() -> None:
     import gpukit.grading.runner  # noqa: F401
     import gpukit.grading.values  # noqa: F401
     import gpukit_student  # noqa: F401
+    import gpukit_student.clock  # noqa: F401
     import gpukit_student.data.cli  # noqa: F401
-    from gpukit_student.clock import record_clock_readings
-
-    record_clock_readings()
+    import gpukit_student.data.held_back  # noqa: F401
     try:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401  (wraps torch.manual_seed and others when imported)
 
         import gpukit.grading.architecture  # noqa: F401
         import gpukit.grading.placement  # noqa: F401
-        from gpukit_student.clock import count_cuda_synchronize
-        from gpukit_student.training import watch_training
-        count_cuda_synchronize()
-        watch_training()
+        import gpukit_student.training  # noqa: F401
     except ImportError:  # a lab without PyTorch
         pass
+
+
+def preload() -> None:
+    """Import what the checks use and install the student runtime's recorders (clocks,
+    torch.cuda.synchronize, training steps), so the baseline holds the real objects.
+
+    The student runtime is imported here, from the grader's environment, before any notebook
+    code and before the kernel puts its working directory on ``sys.path``: a ``gpukit_student``
+    folder or wheel handed in beside a submission is never what the notebook imports.
+    """
+    import_checked_modules()
+    from gpukit_student.clock import record_clock_readings
+
+    record_clock_readings()
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # a lab without PyTorch
+        return
+    from gpukit_student.clock import count_cuda_synchronize
+    from gpukit_student.training import watch_training
+    count_cuda_synchronize()
+    watch_training()
 
 
 @dataclass

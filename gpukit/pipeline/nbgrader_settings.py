@@ -87,6 +87,9 @@ def configure(c, nbgrader_config_file: str) -> LoadedConfig:
     steps.insert(steps.index(SaveAutoGrades) + 1, HoldForReview)  # on the saved grades
     c.Autograde.autograde_preprocessors = steps
     c.LimitedExecute.cell_output_limit_kb = course.cell_output_limit_kb
+    # The notebook has run and its outputs are kept: the kernel is ended at once, not asked to
+    # end and waited for (a grading kernel owes nothing to what it leaves behind).
+    c.LimitedExecute.shutdown_kernel = "immediate"
     _grade_in_sandbox(c, loaded)
     feedback = GenerateFeedback.class_traits()["preprocessors"].default()
     c.GenerateFeedback.preprocessors = [feedback[0], HideHiddenTests, *feedback[1:]]

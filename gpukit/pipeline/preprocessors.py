@@ -35,6 +35,7 @@ from gpukit.pipeline.metadata import CELL_METADATA, INTEGRITY_ERROR, NOTEBOOK_ME
 from gpukit.pipeline.rebuild import rebuild
 from gpukit.pipeline.review import hold_for_review
 from gpukit.pipeline.scan import scan_cells, student_code_cells
+from gpukit.sandbox import pressure
 
 
 class RebuildOnRelease(NbGraderPreprocessor):
@@ -125,8 +126,9 @@ class HideHiddenTests(ClearHiddenTests):
 
 class LimitedExecute(Execute):
     """nbgrader's Execute, keeping at most ``cell_output_limit_kb`` of output per cell, and
-    noting in each code cell's metadata (``gpukit``) how long it ran and whether the per-cell
-    time limit stopped it, for the records (gpukit/batch/records.py).
+    noting in each code cell's metadata (``gpukit``) how long it ran, whether the per-cell
+    time limit stopped it and how busy the machine's CPUs were meanwhile (``stalled``), for the
+    records (gpukit/batch/records.py), and in the notebook's where the time went.
 
     nbclient holds every output message in memory until the notebook is written: a cell that
     prints without end would exhaust the grader before any limit on the notebook fires. Output
@@ -139,23 +141,38 @@ class LimitedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict | None = None,
                    km: Any = None) -> tuple[NotebookNode, ResourcesDict]:
         self._output_bytes: dict[int, int] = {}
-        return super().preprocess(nb, resources, km)
+        self._cells_began = self._cells_ended = None
+        began = time.monotonic()
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            nb.metadata.setdefault(NOTEBOOK_METADATA, {})["execution"] = \
+                execution_phases(nb, began, self._cells_began, self._cells_ended)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int
                         ) -> tuple[NotebookNode, ResourcesDict]:
         if cell.cell_type != "code":
             return super().preprocess_cell(cell, resources, index)
         started = time.monotonic()
+        self._cells_began = self._cells_began or started
+        self._span = pressure.Span.start()
         try:
             return super().preprocess_cell(cell, resources, index)
         finally:
+            self._cells_ended = time.monotonic()
             cell.metadata.setdefault(CELL_METADATA, {})["seconds"] = \
-                round(time.monotonic() - started, 3)
+                round(self._cells_ended - started, 3)
 
     async def _async_handle_timeout(self, timeout: int, cell: NotebookNode | None = None
                                     ) -> None | dict[str, Any]:
         if cell is not None:  # nbgrader interrupts the kernel and goes on with the next cell
-            cell.metadata.setdefault(CELL_METADATA, {})["stopped"] = f"cell_timeout_s = {timeout}"
+            run = cell.metadata.setdefault(CELL_METADATA, {})
+            run["stopped"] = f"cell_timeout_s = {timeout}"
+            # How busy the machine was meanwhile: a limit reached on an overloaded grader is
+            # the grader's, not the student's (gpukit/sandbox/pressure.py).
+            share = self._span.stalled_share()
+            if share is not None:
+                run["stalled"] = round(share, 3)
         return await super()._async_handle_timeout(timeout, cell)
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
@@ -176,6 +193,21 @@ class LimitedExecute(Execute):
 
 # The line a hidden test region holds (see the lab templates): check("<lab>", "<check>", ...).
 CHECK_CALL = re.compile(r"""check\(\s*["']([\w-]+)["']\s*,\s*["']([\w-]+)["']""")
+
+
+def execution_phases(nb: NotebookNode, began: float, cells_began: float | None,
+                     cells_ended: float | None) -> dict[str, float]:
+    """Where the time of executing a notebook went, in seconds: starting the kernel (until the
+    first cell), the notebook's own cells, the hidden checks' cells, and ending the kernel."""
+    ended = time.monotonic()
+    cells_began, cells_ended = cells_began or ended, cells_ended or ended
+    checks = sum(cell.metadata.get(CELL_METADATA, {}).get("seconds", 0.0) for cell in nb.cells
+                 if cell.cell_type == "code" and utils.is_grade(cell)
+                 and CHECK_CALL.search(cell.source))
+    return {"kernel_start": round(cells_began - began, 3),
+            "notebook": round(cells_ended - cells_began - checks, 3),
+            "hidden_checks": round(checks, 3),
+            "kernel_end": round(ended - cells_ended, 3)}
 
 
 class VerifyCheckOutcomes(NbGraderPreprocessor):

@@ -12,6 +12,11 @@
    kernel's own stdout/stderr there (an fd-level flood must not fill the grader's memory); it
    ignores SIGINT (nbgrader interrupts the kernel through the process group) and ends the
    whole tree on SIGTERM or when the kernel exits.
+
+Started ahead (warm.py): when the grading process runs a kernel server, this command is only a
+launcher: the server, which imported the grader's modules once, forks the supervisor, and the
+steps above run there from step 1, with this process's environment, folder and standard
+streams; this process stands in for the kernel towards jupyter_client (signals, exit).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import socket
 import sys
 import threading
 from dataclasses import dataclass
@@ -34,16 +40,33 @@ POLL_S = 0.1
 
 
 def main(argv: list[str]) -> int:
-    settings = SandboxSettings.from_env()
+    from gpukit.sandbox import warm
+
+    address = os.environ.get(warm.SERVER_VARIABLE)
+    if address:
+        code = warm.launch(address, argv)
+        if code is not None:
+            return code
+        _log(f"{NOTE_MARKER} no kernel server at {address!r}: the kernel starts cold")
     try:  # the supervisor goes when nbgrader goes (and takes the kernel with it)
         processes.die_with_parent()
     except OSError:
         pass
+    return run(argv)
+
+
+def run(argv: list[str], launcher: socket.socket | None = None) -> int:
+    """Steps 1-3 in this process: isolate, fork the kernel, supervise it. ``launcher``: the
+    connection of a warm start's launcher (warm.py), which relays jupyter_client's signals and
+    is told the kernel's exit status; its end ends the kernel."""
+    settings = SandboxSettings.from_env()
     if settings.isolate:
         _isolate(settings, argv)
     read_end, write_end = os.pipe()
     kernel = os.fork()
     if kernel == 0:
+        if launcher is not None:
+            launcher.close()
         os.close(read_end)
         os.dup2(write_end, 1)
         os.dup2(write_end, 2)
@@ -51,7 +74,7 @@ def main(argv: list[str]) -> int:
         _run_kernel(argv)
         os._exit(0)
     os.close(write_end)
-    return _supervise(kernel, read_end, settings)
+    return _supervise(kernel, read_end, settings, launcher)
 
 
 def _isolate(settings: SandboxSettings, argv: list[str]) -> None:
@@ -77,11 +100,21 @@ def _connection_file(argv: list[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+def load_grader() -> None:
+    """Import the kernel and what the checks use (seconds: PyTorch above all). Touches no
+    device and starts no thread, so that a kernel server can fork kernels after it."""
+    import ipykernel.kernelapp  # noqa: F401
+
+    from gpukit.grading import integrity
+    integrity.import_checked_modules()
+
+
 def _run_kernel(argv: list[str]) -> None:
     import resource
 
     processes.die_with_parent()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no multi-GB core dumps
+    load_grader()  # nothing to do in a kernel forked from a kernel server
     from ipykernel.kernelapp import IPKernelApp
 
     # Import what the checks use before the student can: the baseline records the real ones.
@@ -105,7 +138,8 @@ def _run_kernel(argv: list[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> int:
+def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings,
+               launcher: socket.socket | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: _end(kernel, 143))
     try:
@@ -116,17 +150,23 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
     peak = Peak()
     meter = MemoryMeter(limit_bytes)
     meter.start()
+    watched = [kernel_output, *([launcher] if launcher is not None else [])]
     while True:
-        readable, _, _ = select.select([kernel_output], [], [], POLL_S)
-        if readable:
+        readable, _, _ = select.select(watched, [], [], POLL_S)
+        if kernel_output in readable:
             chunk = os.read(kernel_output, 65536)
             if chunk and forwarded < LOG_LIMIT:
                 os.write(2, chunk[:LOG_LIMIT - forwarded])
             forwarded += len(chunk)
+        if launcher is not None and launcher in readable:
+            _relay(kernel, launcher)
         status = _reap_kernel(kernel)
         if status is not None:
             processes.kill_descendants(me)
             _log(peak.line())
+            if launcher is not None:
+                from gpukit.sandbox import warm
+                warm.tell_exit(launcher, status)
             return status
         tree = processes.descendants(me)
         if len(tree) > settings.process_limit:
@@ -139,6 +179,19 @@ def _supervise(kernel: int, kernel_output: int, settings: SandboxSettings) -> in
         if used > limit_bytes:
             _stop(kernel, f"it used {used / 2**20:.0f} MB of memory, more than "
                   f"memory_limit_mb = {settings.memory_limit_mb}")
+
+
+def _relay(kernel: int, launcher: socket.socket) -> None:
+    """What the launcher of a warm start passed on: an interrupt goes to the kernel's process
+    group, as jupyter_client sends it to a cold one's; a termination, or the launcher's end
+    (killed by jupyter_client), ends the kernel."""
+    from gpukit.sandbox import warm
+
+    signum = warm.read_signal(launcher)
+    if signum == signal.SIGINT:
+        os.killpg(os.getpgrp(), signal.SIGINT)  # this supervisor ignores it
+    elif signum is not None:
+        _end(kernel, 128 + signum)
 
 
 class MemoryMeter(threading.Thread):

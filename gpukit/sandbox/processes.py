@@ -86,10 +86,11 @@ def descendants(root: int) -> dict[int, int]:
     return found
 
 
-def kill_descendants(root: int, rounds: int = 50) -> None:
-    """SIGKILL everything below ``root``, again until nothing is left (a fork bomb refills)."""
+def kill_descendants(root: int, rounds: int = 50, keep: frozenset[int] = frozenset()) -> None:
+    """SIGKILL everything below ``root`` but the processes in ``keep`` (what is below them
+    goes too), again until nothing is left (a fork bomb refills)."""
     for _ in range(rounds):
-        pids = descendants(root)
+        pids = [pid for pid in descendants(root) if pid not in keep]
         if not pids:
             return
         for pid in pids:  # stop them all first, so none forks while the others die

@@ -85,6 +85,7 @@ class Batch:
     version: str = ""              # the grader's fingerprint (grader_version)
     records: list[SubmissionRecord] = field(default_factory=list)
     feedback_seconds: list[float] = field(default_factory=list)  # each feedback page's time
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # each stage's time
 
 
 def grade_directory(loaded: LoadedConfig, lab: Lab, submissions_dir: Path, output: Path,
@@ -92,16 +93,22 @@ def grade_directory(loaded: LoadedConfig, lab: Lab, submissions_dir: Path, outpu
                     say: Callable[[str], None] = print) -> list[SubmissionRecord]:
     """Grade every submission in ``submissions_dir``; write the outputs into ``output`` as each
     result arrives (a stopped batch loses nothing; a rerun grades only what is missing)."""
-    batch = Batch(loaded, lab, submissions_dir, output, options, say, progress)
+    return run_batch(Batch(loaded, lab, submissions_dir, output, options, say, progress)).records
+
+
+def run_batch(batch: Batch) -> Batch:
+    """BATCH_STAGES over ``batch``, each timed; the workers and scratch folder gone after."""
     try:
         for stage in BATCH_STAGES:
+            began = time.monotonic()
             stage(batch)
+            batch.stage_seconds[stage.__name__] = round(time.monotonic() - began, 3)
     finally:
         if batch.runner is not None:
             batch.runner.close()
         if batch.work is not None:
             shutil.rmtree(batch.work, ignore_errors=True)
-    return batch.records
+    return batch
 
 
 def discover(batch: Batch) -> None:

@@ -23,7 +23,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import nbformat
+import nbformat.reader
 from nbformat.notebooknode import NotebookNode
+from nbformat.validator import ValidationError
 
 from gpukit.batch.records import STUB
 from gpukit.notebooks.markers import strip_marker
@@ -63,25 +65,55 @@ class Given:
     text: str                      # the instructions (markdown cells) and answer stubs
     code_cells: tuple[str, ...]    # the answer cells holding code, in order
     written_cells: tuple[str, ...]  # the answer cells holding written answers, in order
-    extra: list[str] = field(default_factory=list)  # course files added to the boilerplate
+    extra: list[str] = field(default_factory=list)  # names of course files added to it
+
+
+@dataclass(frozen=True)
+class Tutorial:
+    """A file of the course's own whose code and text count as given (a tutorial)."""
+
+    name: str
+    code: str
+    text: str
 
 
 def read_notebook(data: bytes | str) -> NotebookNode:
-    """A notebook from its file's contents; ValueError if it is not one (nothing is run)."""
+    """A notebook from its file's contents; ValueError if it is not one. Nothing is run or
+    unpickled: the JSON is parsed (without nbformat's schema validation, slow on notebooks full
+    of outputs) and every cell is made what the rest expects (text, metadata, a string id)."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat's notes on missing ids and old formats
-            notebook = nbformat.reads(text, as_version=4)
-        for cell in notebook.cells:  # what the rest relies on: a type, a text, metadata
-            if not isinstance(cell.get("source"), str) or not isinstance(
-                    cell.get("metadata", {}), dict):
-                raise ValueError("a cell without text")
+            notebook = nbformat.convert(nbformat.reader.reads(text), 4)
+        cells = notebook.get("cells")
+        if not isinstance(cells, list):
+            raise ValueError("it has no list of cells")
+        notebook.cells = [_plain_cell(cell) for cell in cells]
         return notebook
-    except (UnicodeDecodeError, AttributeError, TypeError, KeyError) as error:
+    except (UnicodeDecodeError, AttributeError, TypeError, KeyError, RecursionError,
+            ValidationError) as error:
         raise ValueError(f"not a readable Jupyter notebook ({type(error).__name__})") from None
     except ValueError as error:  # json's and nbformat's own errors are ValueErrors
         raise ValueError(f"not a readable Jupyter notebook ({str(error)[:120]})") from None
+
+
+def _plain_cell(cell: object) -> NotebookNode:
+    if not isinstance(cell, dict):
+        raise ValueError("a cell is not a JSON object")
+    source = cell.get("source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise ValueError("a cell's text is not text")
+    metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    nbgrader = metadata.get("nbgrader")
+    if not isinstance(nbgrader, dict) or not isinstance(nbgrader.get("grade_id", ""), str):
+        metadata = {key: value for key, value in metadata.items() if key != "nbgrader"}
+    cell_type = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown") \
+        else "raw"
+    return nbformat.from_dict({"cell_type": cell_type, "source": source, "metadata": metadata,
+                               "id": str(cell.get("id", "")), "outputs": []})
 
 
 def _answer_id(cell: NotebookNode) -> str | None:
@@ -89,9 +121,9 @@ def _answer_id(cell: NotebookNode) -> str | None:
     return nbgrader.get("grade_id") if nbgrader.get("solution") else None
 
 
-def given_material(release: NotebookNode, extra: dict[str, str] | None = None) -> Given:
-    """The boilerplate of the assignment released as ``release``; ``extra``: files of the
-    course's own (tutorial code, by name) that count as given too."""
+def given_material(release: NotebookNode, tutorials: tuple[Tutorial, ...] = ()) -> Given:
+    """The boilerplate of the assignment released as ``release``, and of the course's own
+    ``tutorials``."""
     code, text, code_cells, written_cells = [], [], [], []
     for cell in release.cells:
         answer = _answer_id(cell)
@@ -101,15 +133,34 @@ def given_material(release: NotebookNode, extra: dict[str, str] | None = None) -
                 code_cells.append(answer)
         elif cell.cell_type == "markdown":
             text.append(cell.source)
-            # The instructions quote code (`torch.device("cuda")`): students copy it, rightly.
-            code += _FENCED.findall(cell.source) + _INLINE.findall(cell.source)
+            code += quoted_code(cell.source)
             if answer:
                 written_cells.append(answer)
-    extra = extra or {}
-    for name, content in extra.items():
-        (code if name.endswith((".py", ".ipynb")) else text).append(content)
+    for tutorial in tutorials:
+        code.append(tutorial.code)
+        text.append(tutorial.text)
     return Given("\n\n".join(code), "\n\n".join(text), tuple(code_cells), tuple(written_cells),
-                 sorted(extra))
+                 [tutorial.name for tutorial in tutorials])
+
+
+def quoted_code(markdown: str) -> list[str]:
+    """The code a text quotes (```fenced``` and `inline`): instructions quote what students
+    then write, rightly (`torch.device("cuda")`)."""
+    return _FENCED.findall(markdown) + _INLINE.findall(markdown)
+
+
+def tutorial(name: str, content: str) -> Tutorial:
+    """A course file as boilerplate: a notebook's code and markdown cells, a .py file's code,
+    a .md or .txt file's text and the code it quotes."""
+    if name.endswith(".ipynb"):
+        notebook = read_notebook(content)
+        return Tutorial(name, "\n\n".join(c.source for c in notebook.cells
+                                           if c.cell_type == "code"),
+                        "\n\n".join(c.source for c in notebook.cells
+                                     if c.cell_type == "markdown"))
+    if name.endswith(".py"):
+        return Tutorial(name, content, "")
+    return Tutorial(name, "\n\n".join(quoted_code(content)), content)
 
 
 def student_work(student: str, notebook: NotebookNode, release: NotebookNode,

@@ -58,13 +58,13 @@ class Match:
 class Pair:
     a: str
     b: str
-    matches: dict[str, Match]             # by kind; a kind without a match is absent
+    scores: dict[str, float]              # kind -> score, listed or not
+    matches: dict[str, Match]             # the kinds listed (score >= threshold)
     texts_a: dict[str, dict[str, str]]    # kind -> cell -> text, of the cells involved
     texts_b: dict[str, dict[str, str]]
 
     def score(self, kind: str) -> float:
-        match = self.matches.get(kind)
-        return match.score if match is not None else 0.0
+        return self.scores.get(kind, 0.0)
 
     @property
     def top(self) -> float:
@@ -143,7 +143,8 @@ def find_similar(assignment: str, works: Sequence[Work], given: Given, settings:
             scores[kind][_position(n, i, j)] = comparison.score
             if comparison.score >= settings.threshold:
                 found.setdefault((i, j), {})[kind] = comparison
-    pairs = [_pair(works, documents, i, j, comparisons)
+    pairs = [_pair(works, documents, i, j, comparisons,
+                   {kind: float(scores[kind][_position(n, i, j)]) for kind in KINDS})
              for (i, j), comparisons in found.items()]
     pairs.sort(key=lambda p: (-p.top, p.a, p.b))
     return Findings(assignment, settings, [w.student for w in works], pairs, scores, common,
@@ -152,14 +153,14 @@ def find_similar(assignment: str, works: Sequence[Work], given: Given, settings:
 
 
 def _pair(works: Sequence[Work], documents: dict[str, list[Document]], i: int, j: int,
-          comparisons: dict[str, Comparison]) -> Pair:
+          comparisons: dict[str, Comparison], scores: dict[str, float]) -> Pair:
     matches, texts_a, texts_b = {}, {}, {}
     for kind, c in comparisons.items():
         match = Match(c.score, c.share_a, c.share_b, c.overlap, c.spans_a, c.spans_b)
         matches[kind] = match
         texts_a[kind] = {cell: documents[kind][i].part_text(cell) for cell in match.cells}
         texts_b[kind] = {cell: documents[kind][j].part_text(cell) for cell in match.cells}
-    return Pair(works[i].student, works[j].student, matches, texts_a, texts_b)
+    return Pair(works[i].student, works[j].student, scores, matches, texts_a, texts_b)
 
 
 def _position(n: int, i: int, j: int) -> int:

@@ -216,7 +216,7 @@ def hostile(released_course, tmp_path_factory) -> dict:
     their cells, and a few entries that are not submissions at all."""
     lab = released_course.course.lab("gpu_basics")
     notebooks = planted_class(released_course.root, lab)
-    renames = dict(zip(["copy-renamed", "other-spellings", "answer-reworded", "cuda-status-typed",
+    renames = dict(zip(["copy-renamed", "other-spellings", "answer-reworded", "batch-partly-moved",
                         "device-hardcoded-cpu"], HOSTILE_IDS, strict=True))
     for old, new in renames.items():
         notebooks[new] = notebooks.pop(old)
@@ -292,7 +292,7 @@ def gpukit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_similarity_help_says_what_it_does():
     done = gpukit("similarity", "--help", cwd=Path(__file__).parent)
     assert done.returncode == 0
-    for words_ in ("--assignment", "--submissions", "--threshold", "side-by-side",
+    for words_ in ("--assignment", "--submissions", "--threshold", "matching passages marked",
                    "similarity_threshold", "No grade changes"):
         assert words_ in " ".join(done.stdout.split()), words_
 
@@ -375,8 +375,8 @@ def test_reading_never_runs_anything():
     """A notebook is parsed as JSON: outputs and metadata that would run or unpickle something
     elsewhere are never touched; a cell that is not text is refused."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", id="a")])
-    nb.cells[0].outputs = [{"output_type": "display_data", "metadata": {},
-                            "data": {"application/x-pickle": "gASVAAAAAAAAAAB9lC4="}}]
+    nb.cells[0].outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/x-pickle": "gASVAAAAAAAAAAB9lC4="})]
     assert read_notebook(nbformat.writes(nb)).cells[0].source == "x = 1"
     with pytest.raises(ValueError, match="not a readable Jupyter notebook"):
         read_notebook('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, '

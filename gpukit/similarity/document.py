@@ -1,11 +1,18 @@
 """A fingerprinted document (one student's code, or one student's written answers) and how two of
-them compare: copydetect's ``compare_files`` on the fingerprints that are evidence.
+them compare, with copydetect's own functions (winnowing, overlap, copied slices).
 
-The attribute names ``k``, ``hashes``, ``hash_idx``, ``filtered_code``, ``offsets`` and
-``token_coverage`` are copydetect's own (``CodeFingerprint``), so that its comparison runs on
-them unchanged. Fingerprints are hashed with BLAKE2b (:func:`stable_hashes`), not with Python's
-``hash`` as copydetect does: that one is salted per process, so winnowing would keep other
-fingerprints in every run and a pair near the threshold would come and go.
+What counts is a student's **own** work: the tokens (filtered code characters, or words) that no
+given k-gram (the release, the instructions, the course's tutorials) and no common-ground
+fingerprint of the class covers. A k-gram that straddles a given line and a common one (the
+junction where a student pasted a tutorial's function between two lines of the template) holds
+no token of the student's own, so it is no evidence however rare it is. A document's coverage is
+its own tokens under its fingerprints; a match is the own tokens under the fingerprints two
+documents share.
+
+The attribute names ``k``, ``hashes``, ``hash_idx``, ``filtered_code`` and ``offsets`` are
+copydetect's (``CodeFingerprint``). Fingerprints are hashed with BLAKE2b (:func:`stable_hashes`),
+not with Python's ``hash`` as copydetect does: that one is salted per process, so winnowing would
+keep other fingerprints in every run and a pair near the threshold would come and go.
 """
 
 from __future__ import annotations
@@ -15,8 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from copydetect import compare_files
-from copydetect.utils import get_token_coverage, winnow
+from copydetect.utils import find_fingerprint_overlap, get_copied_slices, winnow
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,14 @@ class Span:
     cell: str
     start: int
     end: int
+
+
+def _covered(starts: Iterable[int], k: int, length: int) -> np.ndarray:
+    """A mask of the tokens that k-grams starting at ``starts`` cover."""
+    mask = np.zeros(length, dtype=bool)
+    for start in starts:
+        mask[start:start + k] = True
+    return mask
 
 
 @dataclass
@@ -38,36 +52,60 @@ class Document:
     offsets: np.ndarray                 # copydetect's map from filtered to raw positions
     hash_idx: dict[int, list[int]]      # fingerprint -> where it starts in filtered_code
     parts: list[tuple[int, int, str]]   # (start, end, cell) of each part in raw
+    given: np.ndarray                   # mask: tokens a given k-gram covers
     # For text: each word's (start, end) in raw, so word positions map back to characters.
     word_spans: list[tuple[int, int]] | None = None
     hashes: set[int] = field(init=False)
-    token_coverage: float = field(init=False)
+    own: np.ndarray = field(init=False)          # mask: the student's own tokens
+    token_coverage: int = field(init=False)      # own tokens under the fingerprints
 
     def __post_init__(self) -> None:
+        self.own = ~self.given
         self._update()
 
     def _update(self) -> None:
         self.hashes = set(self.hash_idx)
-        self.token_coverage = float(get_token_coverage(self.hash_idx, self.k,
-                                                       len(self.filtered_code)))
+        starts = [s for positions in self.hash_idx.values() for s in positions]
+        self.token_coverage = int(np.sum(_covered(starts, self.k, len(self.own)) & self.own))
 
     def drop(self, fingerprints: Iterable[int]) -> None:
-        """Forget these fingerprints (the class's common ground): they are no evidence."""
+        """Forget these fingerprints (the class's common ground): they are no evidence, and the
+        tokens they cover are nobody's own."""
         for fingerprint in fingerprints:
-            self.hash_idx.pop(fingerprint, None)
+            starts = self.hash_idx.pop(fingerprint, None)
+            if starts:
+                self.own &= ~_covered(starts, self.k, len(self.own))
         self._update()
 
+    def own_tokens(self, slices: np.ndarray) -> int:
+        """The own tokens inside copydetect's slices (2 x N starts and ends, filtered)."""
+        mask = np.zeros(len(self.own), dtype=bool)
+        for start, end in zip(*slices, strict=True):
+            mask[int(start):int(end)] = True
+        return int(np.sum(mask & self.own))
+
     def spans(self, slices: np.ndarray) -> list[Span]:
-        """Raw slices (copydetect's 2 x N starts and ends) as passages of the parts."""
+        """Filtered slices as passages of the parts, in the characters the student wrote."""
         found = []
-        for start, end in zip(*(np.asarray(s, dtype=int) for s in slices), strict=True):
-            if self.word_spans is not None:  # word positions -> characters
-                start, end = self.word_spans[start][0], self.word_spans[end - 1][1]
+        for start, end in zip(*self._raw(slices), strict=True):
             for part_start, part_end, cell in self.parts:
                 low, high = max(start, part_start), min(end, part_end)
                 if low < high:
                     found.append(Span(cell, low - part_start, high - part_start))
         return found
+
+    def _raw(self, slices: np.ndarray) -> tuple[list[int], list[int]]:
+        starts, ends = (np.asarray(s, dtype=np.int64) for s in slices)
+        if self.word_spans is not None:  # word positions -> characters
+            return ([self.word_spans[s][0] for s in starts],
+                    [self.word_spans[e - 1][1] for e in ends])
+        if len(self.offsets):  # copydetect's mapping, as compare_files does it
+            where = self.offsets[:, 0]
+            starts = starts + self.offsets[:, 1][np.clip(np.searchsorted(where, starts), 0,
+                                                         len(where) - 1)]
+            ends = ends + self.offsets[:, 1][np.clip(np.searchsorted(where, ends), 0,
+                                                     len(where) - 1)]
+        return starts.tolist(), ends.tolist()
 
     def part_text(self, cell: str) -> str:
         for start, end, name in self.parts:
@@ -78,10 +116,10 @@ class Document:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How much of each side's evidence the other side shares."""
+    """How much of each side's own work the other side shares."""
 
-    overlap: int                  # matched tokens (filtered characters, or words) of side a
-    share_a: float                # matched share of a's countable tokens
+    overlap: int                  # own tokens matched, the smaller of the two sides
+    share_a: float                # matched share of a's own tokens under its fingerprints
     share_b: float
     spans_a: list[Span]
     spans_b: list[Span]
@@ -93,15 +131,21 @@ class Comparison:
         return max(self.share_a, self.share_b)
 
 
+NOTHING = Comparison(0, 0.0, 0.0, [], [])
+
+
 def compare(a: Document, b: Document) -> Comparison:
-    """copydetect's comparison of two documents' fingerprints."""
-    if not a.hashes or not b.hashes or a.hashes.isdisjoint(b.hashes):
-        return Comparison(0, 0.0, 0.0, [], [])
-    overlap, (share_a, share_b), (slices_a, slices_b) = compare_files(a, b)
-    if not overlap:
-        return Comparison(0, 0.0, 0.0, [], [])
-    return Comparison(int(overlap), min(1.0, float(share_a)), min(1.0, float(share_b)),
-                      a.spans(slices_a), b.spans(slices_b))
+    """The fingerprints two documents share, as copydetect's compare_files finds them (its
+    find_fingerprint_overlap and get_copied_slices), counted in own tokens."""
+    if not a.token_coverage or not b.token_coverage or a.hashes.isdisjoint(b.hashes):
+        return NOTHING
+    idx_a, idx_b = find_fingerprint_overlap(a.hashes, b.hashes, a.hash_idx, b.hash_idx)
+    slices_a, slices_b = get_copied_slices(idx_a, a.k), get_copied_slices(idx_b, b.k)
+    own_a, own_b = a.own_tokens(slices_a), b.own_tokens(slices_b)
+    if not own_a or not own_b:
+        return NOTHING
+    return Comparison(min(own_a, own_b), min(1.0, own_a / a.token_coverage),
+                      min(1.0, own_b / b.token_coverage), a.spans(slices_a), b.spans(slices_b))
 
 
 def stable_hashes(grams: Sequence[str]) -> np.ndarray:
@@ -135,7 +179,7 @@ class Piece:
     cell: str
     text: str
     tokens: str | list[str]
-    where: np.ndarray | list[tuple[int, int]]
+    where: list
     hashes: np.ndarray                   # the hash of the k-gram starting at each token
 
 
@@ -148,7 +192,7 @@ def assemble(pieces: list[Piece], k: int, window: int, given: np.ndarray, *,
     spans two cells (the end of one answer and the start of the next are not a passage)."""
     raw, parts, positions = "", [], {}
     tokens: str | list[str] = [] if words else ""
-    offsets, spans = [], []
+    offsets, spans, masks = [], [], []
     for piece in pieces:
         if raw:
             raw += SEPARATOR
@@ -160,8 +204,11 @@ def assemble(pieces: list[Piece], k: int, window: int, given: np.ndarray, *,
             spans += [(begin + a, begin + b) for a, b in piece.where]
         else:  # copydetect's offsets: filtered position -> characters removed before it
             offsets += [(first + f, begin - first + removed) for f, removed in piece.where]
+        given_at = np.flatnonzero(np.isin(piece.hashes, given))
+        masks.append(_covered(given_at.tolist(), k, len(piece.tokens)))
         for fingerprint, starts in winnowed(piece.hashes, window, given).items():
             positions.setdefault(fingerprint, []).extend(first + s for s in starts)
     return Document(k, raw, tokens, np.array(offsets, dtype=np.int64).reshape(-1, 2)
                     if offsets else np.array([]), positions, parts,
+                    np.concatenate(masks) if masks else np.zeros(0, dtype=bool),
                     word_spans=spans if words else None)

@@ -22,10 +22,11 @@ from gpukit.similarity.extract import Given, Work
 from gpukit.similarity.index import FingerprintIndex, common_limit
 
 KINDS = ("code", "written")
-# The least a match must cover to count, whatever its share: filtered code characters (about
-# four lines of code) and content words (a sentence or two). Below them a match scores 0. In the
-# labs' sample classes, passages shared by chance (a given line and a student's one-line change
-# next to it) reach 64 filtered characters and 3 words; planted copies, 158 and 33 at least.
+# The least a match must cover to count, whatever its share, in the students' own tokens (see
+# document.py): filtered code characters (about four lines of code) and content words (a
+# sentence or two). Below them a match scores 0. In the labs' sample classes, the own tokens
+# unrelated notebooks share by chance reach 48 characters and 3 words; planted copies of a whole
+# cell or notebook share 137 characters and 29 words at least.
 MIN_MATCH = {"code": 4 * code.K, "written": 4 * text.N}
 
 

@@ -52,12 +52,14 @@ class Document:
     offsets: np.ndarray                 # copydetect's map from filtered to raw positions
     hash_idx: dict[int, list[int]]      # fingerprint -> where it starts in filtered_code
     parts: list[tuple[int, int, str]]   # (start, end, cell) of each part in raw
+    token_parts: list[tuple[int, int, str]]  # (start, end, cell) of each part in filtered_code
     given: np.ndarray                   # mask: tokens a given k-gram covers
     # For text: each word's (start, end) in raw, so word positions map back to characters.
     word_spans: list[tuple[int, int]] | None = None
     hashes: set[int] = field(init=False)
     own: np.ndarray = field(init=False)          # mask: the student's own tokens
-    token_coverage: int = field(init=False)      # own tokens under the fingerprints
+    counted: np.ndarray = field(init=False)      # mask: own tokens under the fingerprints
+    token_coverage: int = field(init=False)      # how many
 
     def __post_init__(self) -> None:
         self.own = ~self.given
@@ -66,7 +68,8 @@ class Document:
     def _update(self) -> None:
         self.hashes = set(self.hash_idx)
         starts = [s for positions in self.hash_idx.values() for s in positions]
-        self.token_coverage = int(np.sum(_covered(starts, self.k, len(self.own)) & self.own))
+        self.counted = _covered(starts, self.k, len(self.own)) & self.own
+        self.token_coverage = int(np.sum(self.counted))
 
     def drop(self, fingerprints: Iterable[int]) -> None:
         """Forget these fingerprints (the class's common ground): they are no evidence, and the
@@ -77,12 +80,22 @@ class Document:
                 self.own &= ~_covered(starts, self.k, len(self.own))
         self._update()
 
-    def own_tokens(self, slices: np.ndarray) -> int:
-        """The own tokens inside copydetect's slices (2 x N starts and ends, filtered)."""
+    def matched(self, slices: np.ndarray) -> np.ndarray:
+        """A mask of the counted tokens inside copydetect's slices (2 x N, filtered)."""
         mask = np.zeros(len(self.own), dtype=bool)
         for start, end in zip(*slices, strict=True):
             mask[int(start):int(end)] = True
-        return int(np.sum(mask & self.own))
+        return mask & self.counted
+
+    def best_cell(self, matched: np.ndarray, least: int) -> tuple[float, str]:
+        """The answer cell with the largest matched share of its counted tokens, among those
+        with ``least`` matched tokens at least: (share, cell), or (0, "")."""
+        best = (0.0, "")
+        for start, end, cell in self.token_parts:
+            hits, counted = int(np.sum(matched[start:end])), int(np.sum(self.counted[start:end]))
+            if hits >= least and counted and hits / counted > best[0]:
+                best = (min(1.0, hits / counted), cell)
+        return best
 
     def spans(self, slices: np.ndarray) -> list[Span]:
         """Filtered slices as passages of the parts, in the characters the student wrote."""
@@ -116,36 +129,43 @@ class Document:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How much of each side's own work the other side shares."""
+    """How much of each side's own work the other side shares: in the whole notebook, and in
+    the one answer cell most of which is shared."""
 
     overlap: int                  # own tokens matched, the smaller of the two sides
-    share_a: float                # matched share of a's own tokens under its fingerprints
+    share_a: float                # matched share of a's counted tokens (0: too few matched)
     share_b: float
+    cell_a: tuple[float, str]     # a's answer cell with the largest matched share, and it
+    cell_b: tuple[float, str]
     spans_a: list[Span]
     spans_b: list[Span]
 
     @property
     def score(self) -> float:
-        """The larger share: a student who copied and then added their own code is as much a
-        copy as the student copied from."""
-        return max(self.share_a, self.share_b)
+        """The largest share, of either side, of a whole notebook or of one answer cell: a
+        student who copied and then added their own code is as much a copy as the student
+        copied from, and one answer passed on is a copy in a notebook otherwise one's own."""
+        return max(self.share_a, self.share_b, self.cell_a[0], self.cell_b[0])
 
 
-NOTHING = Comparison(0, 0.0, 0.0, [], [])
+NOTHING = Comparison(0, 0.0, 0.0, (0.0, ""), (0.0, ""), [], [])
 
 
-def compare(a: Document, b: Document) -> Comparison:
+def compare(a: Document, b: Document, least: int) -> Comparison:
     """The fingerprints two documents share, as copydetect's compare_files finds them (its
-    find_fingerprint_overlap and get_copied_slices), counted in own tokens."""
+    find_fingerprint_overlap and get_copied_slices), counted in own tokens; a share counts when
+    ``least`` tokens at least are matched (in the notebook, or in the cell)."""
     if not a.token_coverage or not b.token_coverage or a.hashes.isdisjoint(b.hashes):
         return NOTHING
     idx_a, idx_b = find_fingerprint_overlap(a.hashes, b.hashes, a.hash_idx, b.hash_idx)
     slices_a, slices_b = get_copied_slices(idx_a, a.k), get_copied_slices(idx_b, b.k)
-    own_a, own_b = a.own_tokens(slices_a), b.own_tokens(slices_b)
-    if not own_a or not own_b:
+    matched_a, matched_b = a.matched(slices_a), b.matched(slices_b)
+    own_a, own_b = int(np.sum(matched_a)), int(np.sum(matched_b))
+    if min(own_a, own_b) < least:
         return NOTHING
     return Comparison(min(own_a, own_b), min(1.0, own_a / a.token_coverage),
-                      min(1.0, own_b / b.token_coverage), a.spans(slices_a), b.spans(slices_b))
+                      min(1.0, own_b / b.token_coverage), a.best_cell(matched_a, least),
+                      b.best_cell(matched_b, least), a.spans(slices_a), b.spans(slices_b))
 
 
 def stable_hashes(grams: Sequence[str]) -> np.ndarray:
@@ -190,7 +210,7 @@ def assemble(pieces: list[Piece], k: int, window: int, given: np.ndarray, *,
              words: bool) -> Document:
     """The pieces as one document. Each piece is winnowed on its own, so that no fingerprint
     spans two cells (the end of one answer and the start of the next are not a passage)."""
-    raw, parts, positions = "", [], {}
+    raw, parts, token_parts, positions = "", [], [], {}
     tokens: str | list[str] = [] if words else ""
     offsets, spans, masks = [], [], []
     for piece in pieces:
@@ -200,6 +220,7 @@ def assemble(pieces: list[Piece], k: int, window: int, given: np.ndarray, *,
         parts.append((begin, begin + len(piece.text), piece.cell))
         raw += piece.text
         tokens += piece.tokens
+        token_parts.append((first, len(tokens), piece.cell))
         if words:
             spans += [(begin + a, begin + b) for a, b in piece.where]
         else:  # copydetect's offsets: filtered position -> characters removed before it
@@ -209,6 +230,6 @@ def assemble(pieces: list[Piece], k: int, window: int, given: np.ndarray, *,
         for fingerprint, starts in winnowed(piece.hashes, window, given).items():
             positions.setdefault(fingerprint, []).extend(first + s for s in starts)
     return Document(k, raw, tokens, np.array(offsets, dtype=np.int64).reshape(-1, 2)
-                    if offsets else np.array([]), positions, parts,
+                    if offsets else np.array([]), positions, parts, token_parts,
                     np.concatenate(masks) if masks else np.zeros(0, dtype=bool),
                     word_spans=spans if words else None)

@@ -1,7 +1,8 @@
 """The listed pairs as a CSV file (`gpukit similarity`, `gpukit export --format similarity`).
 
-One row per listed pair: both students, the scores and each side's share for code and for
-written answers, the cells involved and the kinds that reached the threshold. Every cell goes
+One row per listed pair: both students, the kinds that reached the threshold, and for code and
+for written answers the score, each side's share of its whole notebook, each side's answer cell
+with the largest share (``cell:share``) and the cells involved. Every cell goes
 through the kit's spreadsheet writer: a student id or cell name that would start a formula is
 written as text (gpukit/untrusted.py).
 """
@@ -14,9 +15,10 @@ from gpukit.similarity.pairs import KINDS, Findings
 from gpukit.untrusted import SpreadsheetWriter
 
 CSV_NAME = "similarity.csv"
-COLUMNS = ("assignment", "student_a", "student_b", "listed_for", "code_score", "code_share_a",
-           "code_share_b", "code_cells", "written_score", "written_share_a", "written_share_b",
-           "written_cells", "threshold")
+COLUMNS = ("assignment", "student_a", "student_b", "listed_for",
+           *(f"{kind}_{column}" for kind in KINDS
+             for column in ("score", "share_a", "share_b", "cell_a", "cell_b", "cells")),
+           "threshold")
 
 
 def pairs_csv(findings: Findings) -> str:
@@ -33,6 +35,7 @@ def pairs_csv(findings: Findings) -> str:
             row += [_number(pair.score(kind)),
                     _number(match.share_a) if match else "",
                     _number(match.share_b) if match else "",
+                    _cell(match.cell_a) if match else "", _cell(match.cell_b) if match else "",
                     "; ".join(match.cells) if match else ""]
         writer.writerow([*row, _number(threshold)])
     return out.getvalue()
@@ -40,3 +43,8 @@ def pairs_csv(findings: Findings) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.3f}"
+
+
+def _cell(best: tuple[float, str]) -> str:
+    share, cell = best
+    return f"{cell}:{share:.3f}" if cell else ""

@@ -1,11 +1,13 @@
 """The similar pairs of a class: fingerprint every submission, index, compare the candidates.
 
-A pair's score, for code and for written answers separately, is the larger of the two shares:
-of the code one student wrote themselves (what is neither given by the release nor common ground
-of the class), the share the other's code matches. 1.0: everything one of them wrote is in the
-other's notebook. A pair is listed when either score reaches the threshold and the matching
-passages are long enough to mean something (:data:`MIN_MATCH`). Scores are computed for every
-pair that shares a fingerprint; every other pair scores 0 without being compared.
+A pair's score, for code and for written answers separately, is a share of one student's own
+work (what is neither given by the release nor common ground of the class) that the other's
+work matches: of the whole notebook's, or of one answer cell's, whichever is larger, on either
+side. 1.0: everything one of them wrote (in one answer, at least) is in the other's notebook. A
+share counts only when the matching passages are long enough to mean something
+(:data:`MIN_MATCH`); a pair is listed when either score reaches the threshold. Scores are
+computed for every pair that shares a fingerprint; every other pair scores 0 without being
+compared.
 """
 
 from __future__ import annotations
@@ -43,8 +45,10 @@ class Match:
     """What one kind of a pair's work shares."""
 
     score: float
-    share_a: float
+    share_a: float                        # of a's whole notebook (0: too little matched)
     share_b: float
+    cell_a: tuple[float, str]             # a's answer cell with the largest share, and it
+    cell_b: tuple[float, str]
     overlap: int
     spans_a: list[Span]
     spans_b: list[Span]
@@ -138,9 +142,7 @@ def find_similar(assignment: str, works: Sequence[Work], given: Given, settings:
         candidates = index.candidates(ground)
         compared[kind] = len(candidates)
         for i, j in candidates:
-            comparison = compare(documents[kind][i], documents[kind][j])
-            if comparison.overlap < MIN_MATCH[kind]:
-                continue
+            comparison = compare(documents[kind][i], documents[kind][j], MIN_MATCH[kind])
             scores[kind][_position(n, i, j)] = comparison.score
             if comparison.score >= settings.threshold:
                 found.setdefault((i, j), {})[kind] = comparison
@@ -157,7 +159,8 @@ def _pair(works: Sequence[Work], documents: dict[str, list[Document]], i: int, j
           comparisons: dict[str, Comparison], scores: dict[str, float]) -> Pair:
     matches, texts_a, texts_b = {}, {}, {}
     for kind, c in comparisons.items():
-        match = Match(c.score, c.share_a, c.share_b, c.overlap, c.spans_a, c.spans_b)
+        match = Match(c.score, c.share_a, c.share_b, c.cell_a, c.cell_b, c.overlap, c.spans_a,
+                      c.spans_b)
         matches[kind] = match
         texts_a[kind] = {cell: documents[kind][i].part_text(cell) for cell in match.cells}
         texts_b[kind] = {cell: documents[kind][j].part_text(cell) for cell in match.cells}

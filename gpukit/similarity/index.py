@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import combinations
 
-# A passage held by this many submissions or more is always common ground... (see common_limit)
+# The fewest submissions a fingerprint needs to be common ground, in any class (common_limit).
 COMMON_MIN_SUBMISSIONS = 5
 
 

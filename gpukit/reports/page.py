@@ -58,7 +58,7 @@ def write_report(loaded: LoadedConfig, lab: Lab, output: Path | None = None) -> 
     try:
         similar = section(similarity_of(loaded, lab))
     except SimilarityError as error:  # nothing submitted, no release: the section says so
-        similar = section(None, f"{error} {error.hint}" if error.hint else str(error))
+        similar = section(None, f"{error.message} {error.hint or ''}".strip())
     path.write_text(render_report(results, lab, shown_folder(results.output, loaded.root),
                                   similar), encoding="utf-8")
     return ReportFile(lab.name, path, len(results.students))

@@ -67,7 +67,7 @@ def submitted_notebooks(loaded: LoadedConfig, lab: Lab) -> list[Handed]:
         notebook = entry / lab.name / lab.notebook
         if bad:
             found.append(Handed(student, None, bad))
-        elif notebook.is_symlink() or entry.is_symlink():
+        elif any(path.is_symlink() for path in (entry, entry / lab.name, notebook)):
             found.append(Handed(student, None, f"{shown(str(notebook))} is a symbolic link"))
         elif notebook.is_file():
             found.append(Handed(student, notebook))

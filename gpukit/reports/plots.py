@@ -109,7 +109,9 @@ def similarity_histogram(scores: dict[str, np.ndarray], threshold: float) -> str
         axes.hist(values, bins=bins, alpha=0.6, color=colour, edgecolor="white",
                   label=f"{kind} ({len(values)} pairs)")
     axes.axvline(threshold, color="#c62828", linewidth=1.5, label=f"threshold {threshold:g}")
-    axes.set_yscale("log")
+    axes.set_yscale("log")  # most pairs score 0: a linear axis would hide every other bar
+    largest = max((len(values) for values in scores.values()), default=1)
+    axes.set_ylim(0.7, max(10, largest) * 2)
     axes.set_xlim(0, 1)
     axes.set_xlabel("score (share of one student's own work found in the other's)")
     axes.set_ylabel("pairs")

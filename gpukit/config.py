@@ -101,8 +101,9 @@ class Course:
     similarity_threshold: float = setting(
         0.5, help="gpukit similarity and the class report list a pair of submissions when at "
         "least this share of what one of them wrote themselves (their code, or their written "
-        "answers: what is neither given by the release nor common to many of the class) matches "
-        "the other's, in passages of about four lines of code or a sentence or two at least. "
+        "answers: what is neither given by the release nor common to many of the class), in "
+        "their whole notebook or in one answer cell, matches the other's, in passages of about "
+        "four lines of code or a sentence or two at least. "
         "1.0 lists only complete copies; lower lists more. Pairs are for a person to look at: "
         "no grade changes.", rule=fraction)
     similarity_common_share: float = setting(

@@ -17,6 +17,10 @@ config = Course(
     gpu_policy="prefer",  # "require", "prefer" or "ignore"
     cell_timeout_s=120,
     notebook_timeout_s=900,
+    # `gpukit similarity` (and the class report) lists two submissions when at least this share
+    # of what one student wrote themselves (code, or written answers; the release's given code
+    # and instructions never count) matches the other's. 0.5: half or more. It changes no grade.
+    similarity_threshold=0.5,
     assignments=[
         core_mnist.Lab(
             name="core_mnist",

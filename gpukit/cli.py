@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "for an LMS: a per-check CSV, Canvas's or Moodle's gradebook import, or "
                   "Gradescope results.json files.")
     sub.add_argument("--format", required=True, choices=("csv", "canvas", "moodle",
-                                                         "gradescope"), help="what to write")
+                                                         "gradescope", "similarity"),
+                     help="what to write (similarity: the pairs gpukit similarity lists)")
     _assignment_options(sub)
     sub.add_argument("--output", type=Path, default=None, help="file (or, for gradescope "
                      "without --student, folder) to write; default under graded/")
@@ -128,6 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--visibility", default="visible", choices=GRADESCOPE_VISIBILITIES,
                      help="gradescope: when students see each check's test (default: visible; "
                      "the checks' messages are written for students)")
+    sub = command("similarity", run_similarity, "List the pairs of an assignment's submissions "
+                  "whose student-written code or written answers are similar beyond "
+                  "similarity_threshold (grading_config.py), for a person to look at: each pair's "
+                  "score, the cells involved and a side-by-side view with the matching passages "
+                  "marked (similarity.html), and the pairs as CSV (similarity.csv). The release's "
+                  "given code and instructions never count. No grade changes.")
+    sub.add_argument("--assignment", default=None, help="assignment name (default: the only "
+                     "one in grading_config.py)")
+    sub.add_argument("--submissions", type=Path, default=None, metavar="FOLDER",
+                     help="a folder of submissions as gpukit grade takes it (default: the "
+                     "notebooks gpukit grade kept in the course's submitted/ folder)")
+    sub.add_argument("--output", type=Path, default=None, metavar="FOLDER",
+                     help="where to write similarity.html and similarity.csv (default: "
+                     "graded/<assignment>/)")
+    sub.add_argument("--threshold", type=_fraction, default=None, metavar="SCORE",
+                     help="list pairs scoring at least this, 0 < SCORE <= 1 (default: "
+                     "similarity_threshold in grading_config.py)")
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub = command("gradescope-autograder", run_gradescope_autograder, "Build the Gradescope "
                   "autograder zip of an assignment (setup.sh and run_autograder at its root, "
                   "with the kit and the assignment's grading side): Gradescope then grades "
@@ -265,8 +284,18 @@ def run_export(args: argparse.Namespace) -> int:
     from gpukit.reports.classbook import load_class
 
     loaded = _loaded(args)
-    single = args.format in ("csv", "gradescope")
+    single = args.format in ("csv", "gradescope", "similarity")
     labs = _graded_labs(loaded, args, single=single)
+    if args.format == "similarity":
+        from gpukit.similarity.course import similarity_of
+        from gpukit.similarity.export import CSV_NAME, pairs_csv
+
+        findings = similarity_of(loaded, labs[0])
+        target = args.output or (args.grading_output or loaded.root / "graded" /
+                                 labs[0].name) / CSV_NAME
+        _write_text(target, pairs_csv(findings))
+        print(f"{len(findings.pairs)} pairs\nwrote {target}")
+        return 0
     classes = [load_class(loaded, lab, args.grading_output) for lab in labs]
     graded = loaded.root / "graded"
     if args.format == "gradescope":
@@ -309,6 +338,46 @@ def run_gradescope_autograder(args: argparse.Namespace) -> int:
     target = args.output or loaded.root / "graded" / lab.name / "gradescope-autograder.zip"
     print(f"wrote {build_autograder(loaded, lab, target, args.visibility)}")
     return 0
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from gpukit.similarity.course import similarity_of
+    from gpukit.similarity.export import CSV_NAME, pairs_csv
+    from gpukit.similarity.page import PAGE_NAME, render_page
+    from gpukit.untrusted import shown
+
+    loaded = _loaded(args)
+    lab = _one_lab(loaded, args.assignment, "compare")
+    findings = similarity_of(loaded, lab, submissions=args.submissions and
+                             args.submissions.resolve(), threshold=args.threshold,
+                             progress=not args.no_progress)
+    output = args.output or loaded.root / "graded" / lab.name
+    _write_text(output / PAGE_NAME, render_page(findings, loaded.course.course_id))
+    _write_text(output / CSV_NAME, pairs_csv(findings))
+    print(f"gpukit similarity: {lab.name}: {len(findings.students)} submissions, "
+          f"{findings.total_pairs:,} pairs, {findings.compared['code']} compared for code and "
+          f"{findings.compared['written']} for written answers through the fingerprint index, "
+          f"in {findings.seconds:.1f} s")
+    for student, problem in findings.problems:
+        print(f"  not compared: {shown(student)}: {shown(problem, 200)}")
+    threshold = findings.settings.threshold
+    print(f"{len(findings.pairs)} pairs at or above {threshold:g} (no grade changed):")
+    for pair in findings.pairs:
+        scores = ", ".join(f"{kind} {pair.score(kind):.2f}" for kind in pair.matches)
+        cells = "; ".join(dict.fromkeys(c for m in pair.matches.values() for c in m.cells))
+        print(f"  {shown(pair.a)} ~ {shown(pair.b)}: {scores} ({shown(cells, 160)})")
+    print(f"wrote {output / PAGE_NAME}\nwrote {output / CSV_NAME}")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a score with 0 < score <= 1")
+    return value
 
 
 def _pair(text: str) -> tuple[str, str]:

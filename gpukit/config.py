@@ -23,10 +23,19 @@ from typing import Any, Literal
 
 from gpukit.errors import ConfigError
 from gpukit.labs.base import LabSettings
-from gpukit.settings import identifier, one_of, positive, setting
+from gpukit.settings import fraction, identifier, one_of, positive, setting
 
 CONFIG_FILE_NAME = "grading_config.py"
 GPU_POLICIES = ("require", "prefer", "ignore")
+
+
+BOILERPLATE_SUFFIXES = (".py", ".ipynb", ".md", ".txt")
+
+
+def boilerplate_files(value: Any) -> str | None:
+    if all(isinstance(name, str) and name.endswith(BOILERPLATE_SUFFIXES) for name in value):
+        return None
+    return "a list of file names ending in " + ", ".join(BOILERPLATE_SUFFIXES)
 
 
 def database_url(value: Any) -> str | None:
@@ -89,6 +98,23 @@ class Course:
     written_min_words: int = setting(
         20, help="Written answers shorter than this are flagged as incomplete in gpukit grade's "
         "records (their points stay manual).", rule=positive)
+    similarity_threshold: float = setting(
+        0.5, help="gpukit similarity and the class report list a pair of submissions when at "
+        "least this share of what one of them wrote themselves (their code, or their written "
+        "answers: what is neither given by the release nor common to many of the class), in "
+        "their whole notebook or in one answer cell, matches the other's, in passages of about "
+        "four lines of code or a sentence or two at least. "
+        "1.0 lists only complete copies; lower lists more. Pairs are for a person to look at: "
+        "no grade changes.", rule=fraction)
+    similarity_common_share: float = setting(
+        0.05, help="A passage found in at least this share of an assignment's submissions (and "
+        "in 5 of them at least) is common ground, the template or a tutorial many follow, and "
+        "never counts as copying: 0.05 is 15 of 300 students.", rule=fraction)
+    similarity_boilerplate: list[str] = setting(
+        default_factory=list, help="Files (relative to grading_config.py: .py, .ipynb, .md or "
+        ".txt) whose code and text count as given, like the release's, for every assignment: "
+        "the official tutorials students are pointed to, so that two students who follow the "
+        "same one are not listed.", rule=boilerplate_files)
     gradebook_url: str = setting(
         "", help="nbgrader's gradebook: any database URL nbgrader accepts (SQLAlchemy's form, "
         "e.g. postgresql://grader@db.example/course); empty for nbgrader's default, the SQLite "

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import REPO
 
-COMMANDS = ["config", "render", "release", "grade", "demo", "report", "export",
+COMMANDS = ["config", "render", "release", "grade", "demo", "report", "export", "similarity",
             "gradescope-autograder", "data", "data fetch", "data verify"]
 
 

@@ -133,8 +133,8 @@ def test_the_class_report_shows_what_students_control_as_text_under_the_policy(t
     results = ClassResults("course", "lab", _class().items,
                            [_result("a", {"check_a": 2, "check_b": 2, "q": 2}), hostile], output)
     report = output / "report.html"
-    report.write_text(render_report(results, gpu_basics.Lab(),
-                                    shown_folder(output, root)), encoding="utf-8")
+    report.write_text(render_report(results, gpu_basics.Lab(), shown_folder(output, root),
+                                    _hostile_similarity()), encoding="utf-8")
     index = write_index(LoadedConfig(Course(course_id="c1", assignments=[gpu_basics.Lab()]),
                                      root), [ReportFile("lab", report, 2)])
 
@@ -146,10 +146,39 @@ def test_the_class_report_shows_what_students_control_as_text_under_the_policy(t
         assert str(tmp_path) not in page.read_text(encoding="utf-8"), page
     shown = ParsedPage(report.read_text(encoding="utf-8")).shown()
     for text in (HOSTILE_ID, HOSTILE_MESSAGE, '<b onmouseover="alert(2)">Eve</b>',
-                 "javascript:alert(3)", "grading records in graded/lab"):
+                 "javascript:alert(3)", "grading records in graded/lab",
+                 HOSTILE_CODE.splitlines()[0], "Similar submissions", "1 listed"):
         assert text in shown
     opened, = open_in_chromium(report)  # the policy leaves the page's own plots alone
     assert opened["dialogs"] == opened["requests"] == opened["console"] == []
+    assert "Scores of the pairs not listed" in opened["text"][0]
+
+
+HOSTILE_CODE = ('# </pre></details><script>alert("code")</script>\n'
+                'def train(model, batches, optimizer):\n'
+                '    for inputs, targets in batches:\n'
+                '        optimizer.zero_grad()\n'
+                '        loss = model(inputs).sub(targets).pow(2).mean()\n'
+                '        loss.backward()\n'
+                '        optimizer.step()\n'
+                '        if loss.item() < 1e-3:\n'
+                '            break\n'
+                '    for name, value in model.state_dict().items():\n'
+                '        print(name, tuple(value.shape), float(value.abs().max()))\n'
+                '    return "<iframe src=javascript:alert(4)></iframe>"\n')
+
+
+def _hostile_similarity():
+    """The similarity section of two students, one with a hostile id, sharing hostile code."""
+    from gpukit.similarity.extract import Given, Part, Work
+    from gpukit.similarity.page import section
+    from gpukit.similarity.pairs import Settings, find_similar
+
+    works = [Work(student, (Part("code_cell", HOSTILE_CODE),), ()) for student in
+             (HOSTILE_ID, "a")]
+    found = find_similar("lab", works, Given("", "", ("code_cell",), ()), Settings(0.5, 0.05))
+    assert [(p.a, p.b) for p in found.pairs] == [(HOSTILE_ID, "a")]
+    return section(found)
 
 
 def test_a_page_names_a_folder_outside_the_course_by_its_name_alone(tmp_path):
@@ -400,7 +429,7 @@ def test_the_report_renders_in_a_real_browser_with_every_plot(report, tmp_path):
         browser.close()
     assert problems == []
     assert dict(images) == {"plot-status": True, "plot-scores": True, "plot-checks": True,
-                            "plot-grading-time": True}
+                            "plot-grading-time": True, "plot-similarity": True}
     assert links and all(Path(unquote(link.removeprefix("file://"))).is_file()
                          for link in links)
     assert (tmp_path / "report.png").stat().st_size > 50_000

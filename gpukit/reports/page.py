@@ -21,6 +21,8 @@ from gpukit.reports.attention import ADVICE, needs_attention
 from gpukit.reports.classbook import ClassResults, load_class
 from gpukit.reports.statistics import item_statistics, summarize
 from gpukit.safe_html import CONTENT_SECURITY_POLICY
+from gpukit.similarity.course import SimilarityError, similarity_of
+from gpukit.similarity.page import SectionView, section
 
 REPORT_NAME = "report.html"
 INDEX_NAME = "index.html"
@@ -36,6 +38,11 @@ _templates.filters["signed"] = lambda value: "—" if value is None else f"{valu
 _templates.globals["csp"] = CONTENT_SECURITY_POLICY
 
 
+def templates() -> jinja2.Environment:
+    """The reports' templates (the similarity page renders with them too)."""
+    return _templates
+
+
 @dataclass(frozen=True)
 class ReportFile:
     assignment: str
@@ -48,8 +55,12 @@ def write_report(loaded: LoadedConfig, lab: Lab, output: Path | None = None) -> 
     results = load_class(loaded, lab, output)
     path = results.output / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(results, lab, shown_folder(results.output, loaded.root)),
-                    encoding="utf-8")
+    try:
+        similar = section(similarity_of(loaded, lab))
+    except SimilarityError as error:  # nothing submitted, no release: the section says so
+        similar = section(None, f"{error.message} {error.hint or ''}".strip())
+    path.write_text(render_report(results, lab, shown_folder(results.output, loaded.root),
+                                  similar), encoding="utf-8")
     return ReportFile(lab.name, path, len(results.students))
 
 
@@ -61,8 +72,10 @@ def shown_folder(folder: Path, root: Path) -> str:
     return folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.name
 
 
-def render_report(results: ClassResults, lab: Lab, records_folder: str) -> str:
-    """The class report's HTML; ``records_folder`` is how the page names the grading output."""
+def render_report(results: ClassResults, lab: Lab, records_folder: str,
+                  similar: SectionView | None = None) -> str:
+    """The class report's HTML; ``records_folder`` is how the page names the grading output;
+    ``similar``: the similarity section (gpukit/similarity/page.py)."""
     summary = summarize(results)
     items = item_statistics(results)
     totals = [s.total for s in results.scored()]
@@ -82,6 +95,7 @@ def render_report(results: ClassResults, lab: Lab, records_folder: str) -> str:
         feedback_links={s.student: os.path.relpath(s.feedback, results.output)
                         for s in results.students if s.feedback is not None},
         median_seconds=statistics.median(seconds) if seconds else None,
+        similarity=similar or section(None, "Not computed for this page."), in_report=True,
         generated=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         version=__version__)
 

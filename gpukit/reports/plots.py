@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -94,6 +95,27 @@ def reported_vs_clock(points: dict[str, list[tuple[float, float]]], min_fraction
     axes.set_xlabel("grader's clock for the cell (s)")
     axes.set_ylabel("time the notebook reports (s)")
     axes.set_title("Reported training times against the grader's clock")
+    axes.legend(fontsize="small")
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def similarity_histogram(scores: dict[str, np.ndarray], threshold: float) -> str:
+    """The scores of the pairs not listed (code, written answers), against the threshold."""
+    figure = Figure(figsize=(6, 3))
+    axes = figure.add_subplot()
+    bins = np.linspace(0, 1, 21)
+    for (kind, values), colour in zip(scores.items(), ("#1565c0", "#8e24aa"), strict=False):
+        axes.hist(values, bins=bins, alpha=0.6, color=colour, edgecolor="white",
+                  label=f"{kind} ({len(values)} pairs)")
+    axes.axvline(threshold, color="#c62828", linewidth=1.5, label=f"threshold {threshold:g}")
+    axes.set_yscale("log")  # most pairs score 0: a linear axis would hide every other bar
+    largest = max((len(values) for values in scores.values()), default=1)
+    axes.set_ylim(0.7, max(10, largest) * 2)
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("score (share of one student's own work found in the other's)")
+    axes.set_ylabel("pairs")
+    axes.set_title("Scores of the pairs not listed")
     axes.legend(fontsize="small")
     axes.spines[["top", "right"]].set_visible(False)
     return _png(figure)

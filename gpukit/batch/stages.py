@@ -159,18 +159,22 @@ def grade_canary(batch: Batch) -> None:
         return
     batch.say(f"canary: grading the lab's own solution first ({batch.runner.describe()})")
     job = canary_job(batch.loaded, batch.lab)
-    (result,) = batch.runner.run([job], batch.template,
-                                 timeout_s=batch.loaded.course.notebook_timeout_s,
-                                 walls=batch.walls)
+    result = _grade_one(batch, job)
     if record_of(batch.loaded, batch.lab, result).overloaded is not None:
         batch.say("canary: stopped by a time limit while the machine was overloaded; "
                   "grading it again once the machine is quiet")
         pressure.wait_until_quiet(QUIET_WAIT_S)
-        (result,) = batch.runner.run([job], batch.template,
-                                     timeout_s=batch.loaded.course.notebook_timeout_s,
-                                     walls=batch.walls)
+        result = _grade_one(batch, job)
     judge_canary(batch.loaded, batch.lab, result, batch.output, batch.version)
     batch.say(f"canary: full marks in {result.seconds:.0f} s")
+
+
+def _grade_one(batch: Batch, job: GradingJob) -> JobResult:
+    """One job on the batch's runner (the canary, a submission graded again), alone."""
+    (result,) = batch.runner.run([job], batch.template,
+                                 timeout_s=batch.loaded.course.notebook_timeout_s,
+                                 walls=batch.walls)
+    return result
 
 
 def grade_submissions(batch: Batch) -> None:
@@ -255,9 +259,7 @@ def _regrade_when_quiet(batch: Batch, jobs: dict[str, tuple[GradingJob, str, str
         if pressure.overloaded(share):
             batch.say(f"the machine is still overloaded ({share:.0%} stalled): {student} is "
                       "graded now, alone")
-        (result,) = batch.runner.run([job], batch.template,
-                                     timeout_s=batch.loaded.course.notebook_timeout_s,
-                                     walls=batch.walls)
+        result = _grade_one(batch, job)
         _merge(result, jobs, writer, pages)
         batch.say(f"graded again: {student}: {writer.records[student].status}")
 

@@ -97,7 +97,7 @@ def kill_descendants(root: int, rounds: int = 50, keep: frozenset[int] = frozens
             _signal(pid, signal.SIGSTOP)
         for pid in pids:
             _signal(pid, signal.SIGKILL)
-        _reap()
+        reap()
 
 
 def _signal(pid: int, signum: int) -> None:
@@ -107,7 +107,7 @@ def _signal(pid: int, signum: int) -> None:
         pass
 
 
-def _reap() -> None:
+def reap() -> None:
     """Collect exited children (orphans re-parented to a subreaper are its children)."""
     while True:
         try:

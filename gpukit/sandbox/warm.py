@@ -129,7 +129,7 @@ def serve(address: str) -> int:
 
     kernel.load_grader()  # launchers that came meanwhile wait in the backlog
     while True:
-        _reap()
+        processes.reap()  # the supervisors of kernels that ended
         ready, _, _ = select.select([listener], [], [], 1.0)
         if not ready:
             continue
@@ -191,16 +191,6 @@ def _start_kernel(connection: socket.socket, request: dict, streams: list[int]) 
         os.write(2, f"gpukit-sandbox: the kernel server could not start the kernel: "
                     f"{type(error).__name__}: {error}\n".encode())
         return 1
-
-
-def _reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 if __name__ == "__main__":
